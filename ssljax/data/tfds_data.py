@@ -1,0 +1,77 @@
+"""TFDS image datasets read whole into numpy through `tfds.data_source` (no TensorFlow needed).
+
+The data must already be prepared in array_record format under `data_dir` (or TFDS's
+default data dir): nothing is downloaded here, so a missing dataset fails at once
+with a `DataError` instead of a long network retry.
+"""
+import numpy as np
+
+from ssljax.data.base import ArrayDataset, DataError, channel_stats
+
+# name -> (num_classes, allow_flip). Flipping house numbers changes what they show.
+TFDS_DATASETS = {
+    'cifar10': (10, True),
+    'cifar100': (100, True),
+    'svhn_cropped': (10, False),
+    'stl10': (10, True),
+}
+
+
+def _not_available(name: str, data_dir: str | None, error: Exception) -> DataError:
+  where = data_dir or "TFDS's default data dir (~/tensorflow_datasets)"
+  return DataError(
+      f'dataset {name!r} is not available offline in {where} ({type(error).__name__}); on a machine '
+      f'with internet run `tfds build {name} --data_dir DIR --file_format=array_record` (or '
+      f"`tfds.builder('{name}', data_dir=DIR, file_format='array_record').download_and_prepare()`), "
+      'copy DIR here and pass --config.data_dir=DIR.')
+
+
+def _source(name: str, split: str, data_dir: str | None):
+  import tensorflow_datasets as tfds  # Imported here: digits alone should not need it.
+  try:
+    return tfds.data_source(name, split=split, data_dir=data_dir, download=False)
+  except Exception as e:  # TFDS raises many types for "not there"; all mean the same here.
+    raise _not_available(name, data_dir, e) from e
+
+
+def _read(source, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+  """All (image, label) records of a data source, batched where `__getitems__` works."""
+  n = len(source)
+  images, labels = None, np.empty(n, np.int32)
+  batched = hasattr(source, '__getitems__')
+  for start in range(0, n, chunk):
+    keys = list(range(start, min(n, start + chunk)))
+    records = None
+    if batched:
+      try:
+        records = source.__getitems__(keys)
+      except Exception:  # Mocked sources (tfds.testing.mock_data) only index one at a time.
+        batched = False
+    if records is None:
+      records = [source[i] for i in keys]
+    for i, record in zip(keys, records):
+      image = np.asarray(record['image'])
+      if images is None:
+        images = np.empty((n,) + image.shape, np.uint8)
+      images[i] = image
+      labels[i] = record['label']
+  if images is None:
+    raise DataError('the data source is empty; re-prepare the dataset with `tfds build`.')
+  return images, labels
+
+
+def load_tfds(name: str, data_dir: str | None = None) -> ArrayDataset:
+  num_classes, allow_flip = TFDS_DATASETS[name]
+  train = _source(name, 'train', data_dir)  # Fails fast when the data is missing.
+  train_x, train_y = _read(train)
+  test_x, test_y = _read(_source(name, 'test', data_dir))
+  unlabeled = None
+  if name == 'stl10':
+    unlabeled, _ = _read(_source(name, 'unlabelled', data_dir))
+  mean, std = channel_stats(train_x)
+  return ArrayDataset(
+      name=name,
+      train_images=train_x, train_labels=train_y,
+      test_images=test_x, test_labels=test_y,
+      num_classes=num_classes, allow_flip=allow_flip, mean=mean, std=std,
+      unlabeled_images=unlabeled)

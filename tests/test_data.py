@@ -1,0 +1,77 @@
+"""Tests for ssljax.data: digits, the TFDS loaders (mocked), and the labelled split."""
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from ssljax import data
+
+
+def test_digits():
+  ds = data.load('digits')
+  assert ds.train_images.shape == (1437, 8, 8, 1) and ds.test_images.shape == (360, 8, 8, 1)
+  assert ds.train_images.dtype == np.uint8 and ds.train_labels.dtype == np.int32
+  assert ds.train_images.max() == 255 and ds.train_images.min() == 0
+  assert ds.num_classes == 10 and not ds.allow_flip and ds.unlabeled_images is None
+  assert np.bincount(ds.test_labels).min() >= 35  # Stratified.
+  x = ds.train_images / 255.0
+  np.testing.assert_allclose(ds.mean, [x.mean()], rtol=1e-6)
+  np.testing.assert_allclose(ds.std, [x.std()], rtol=1e-6)
+  # The split is fixed: loading twice gives the same arrays.
+  np.testing.assert_array_equal(data.load('digits').test_labels, ds.test_labels)
+
+
+def test_unknown_dataset():
+  with pytest.raises(data.DataError, match='cifar10'):
+    data.load('mnist')
+
+
+@pytest.mark.parametrize('name,shape,num_classes,allow_flip', [
+    ('cifar10', (32, 32, 3), 10, True),
+    ('cifar100', (32, 32, 3), 100, True),
+    ('svhn_cropped', (32, 32, 3), 10, False),
+    ('stl10', (96, 96, 3), 10, True),
+])
+def test_tfds_mocked(tmp_path, name, shape, num_classes, allow_flip):
+  with tfds.testing.mock_data(num_examples=6):
+    ds = data.load(name, data_dir=str(tmp_path))
+  assert ds.name == name
+  assert ds.train_images.shape == (6,) + shape and ds.test_images.shape == (6,) + shape
+  assert ds.train_images.dtype == np.uint8 and ds.test_images.dtype == np.uint8
+  assert ds.train_labels.dtype == np.int32 and ds.test_labels.dtype == np.int32
+  assert ds.num_classes == num_classes and ds.allow_flip == allow_flip
+  assert len(ds.mean) == 3 and len(ds.std) == 3
+  assert ((0 <= ds.train_labels) & (ds.train_labels < num_classes)).all()
+  if name == 'stl10':
+    assert ds.unlabeled_images.shape == (6,) + shape and ds.unlabeled_images.dtype == np.uint8
+  else:
+    assert ds.unlabeled_images is None
+
+
+def test_tfds_not_available(tmp_path):
+  with pytest.raises(data.DataError, match='tfds build cifar10') as e:
+    data.load('cifar10', data_dir=str(tmp_path))
+  assert '\n' not in str(e.value) and 'data_dir' in str(e.value)
+
+
+def test_split_labelled():
+  labels = np.repeat(np.arange(10), 20)
+  np.random.default_rng(1).shuffle(labels)
+  lab, unl = data.split_labelled(labels, 40, 10, seed=0)
+  assert len(lab) == 40 and len(unl) == 160
+  np.testing.assert_array_equal(np.bincount(labels[lab], minlength=10), np.full(10, 4))
+  np.testing.assert_array_equal(np.sort(np.concatenate([lab, unl])), np.arange(200))
+  # The documented draw: one generator, class by class.
+  rng = np.random.default_rng(0)
+  expected = np.sort(np.concatenate(
+      [rng.choice(np.flatnonzero(labels == c), 4, replace=False) for c in range(10)]))
+  np.testing.assert_array_equal(lab, expected)
+  np.testing.assert_array_equal(data.split_labelled(labels, 40, 10, seed=0)[0], lab)
+  assert not np.array_equal(data.split_labelled(labels, 40, 10, seed=1)[0], lab)
+
+
+@pytest.mark.parametrize('num_labels,match', [
+    (0, 'positive multiple'), (35, 'positive multiple'), (300, 'larger than'), (200, 'class 9')])
+def test_split_labelled_errors(num_labels, match):
+  labels = np.concatenate([np.repeat(np.arange(9), 22), [9, 9]])
+  with pytest.raises(data.DataError, match=match):
+    data.split_labelled(labels, num_labels, 10, seed=0)
