@@ -1,0 +1,17 @@
+r"""Supervised baseline on digits: the FixMatch network, steps and EMA, trained on the 40 labelled images only.
+
+  python launch.py --config configs/supervised_digits.py --workdir /tmp/supervised_digits
+
+Tuned as carefully as FixMatch: strong affine views of the labelled batch + MixUp served it best.
+"""
+from ssljax import config_base
+
+
+def get_config():
+  config = config_base.common(method="supervised", dataset="digits", model="cnn", num_labels=40, total_steps=1500,
+                              batch_size=64, eval_every=500, checkpoint_every=250, ema_decay=0.999, lr=0.03)
+  config.model_kwargs.bn_momentum = 0.9
+  config.sup_augment = "strong"
+  config.mixup_alpha = 0.0
+  config.augment = config_base.augment()
+  return config

@@ -1,0 +1,51 @@
+r"""Runs one ssljax job: python launch.py --config configs/X.py --workdir DIR [--config.key=value ...].
+
+Re-running the same command on a workdir that holds checkpoints resumes from the latest; a finished run reports its
+results without training again. Results go to DIR/results.json, TensorBoard scalars to DIR.
+"""
+import json
+import os
+import sys
+
+import ssljax  # noqa: F401  (sets the XLA:CPU flags before JAX starts)
+from absl import flags
+from ml_collections import config_flags
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a configs/<method>_<dataset>.py file.",
+                                          lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, TensorBoard events and results.json.")
+_DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (multi-host jobs).")
+
+
+def fail(message: str, code: int = 2):
+  print(f"error: {message}", file=sys.stderr, flush=True)
+  sys.exit(code)
+
+
+def main(argv):
+  try:
+    flags.FLAGS(argv)
+  except flags.Error as e:
+    fail(str(e).splitlines()[0])
+  if _CONFIG.value is None:
+    fail("--config is required, e.g. --config configs/fixmatch_digits.py")
+  if not _WORKDIR.value:
+    fail("--workdir is required")
+
+  from ssljax import data as data_lib
+  from ssljax import jobs
+  from ssljax import parallel
+  from ssljax.errors import UserError
+  try:
+    parallel.maybe_initialize_distributed(_DISTRIBUTED.value)
+    job = jobs.get(_CONFIG.value.method)
+    results = job.run(_CONFIG.value, os.path.expanduser(_WORKDIR.value))
+  except (UserError, data_lib.DataError) as e:
+    fail(str(e))
+  except KeyboardInterrupt:
+    fail("interrupted; rerun the same command to resume from the last checkpoint", 130)
+  return results
+
+
+if __name__ == "__main__":
+  main(sys.argv)

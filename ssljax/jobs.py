@@ -1,0 +1,16 @@
+"""config.method -> the module whose run(config, workdir) carries out that job."""
+import importlib
+
+from ssljax.errors import ConfigError
+
+JOBS = {
+    "fixmatch": "ssljax.methods.fixmatch",
+    "supervised": "ssljax.methods.supervised",
+    "cluster_demo": "ssljax.cluster.demo",
+}
+
+
+def get(method: str):
+  if method not in JOBS:
+    raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(sorted(JOBS))}")
+  return importlib.import_module(JOBS[method])

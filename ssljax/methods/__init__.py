@@ -1,0 +1,1 @@
+"""One module per training method; each exposes build(config) -> train.Task and run(config, workdir)."""

@@ -1,0 +1,66 @@
+"""FixMatch (Sohn et al., 2020): confident pseudo-labels from weak views supervise strong views."""
+import jax
+import jax.numpy as jnp
+import optax
+
+from ssljax import optim
+from ssljax import train
+from ssljax.methods import common
+
+
+def fixmatch_loss(logits_weak, logits_strong, threshold):
+  """ℓu = mean_b 1[max p_b ≥ τ] · H(onehot(argmax p_b), softmax(logits_strong_b)), p = softmax(sg(logits_weak))."""
+  probs = jax.nn.softmax(jax.lax.stop_gradient(logits_weak))
+  mask = (jnp.max(probs, -1) >= threshold).astype(jnp.float32)
+  pseudo = jnp.argmax(probs, -1)
+  ce = optax.softmax_cross_entropy_with_integer_labels(logits_strong, pseudo)
+  return jnp.mean(mask * ce), mask, pseudo
+
+
+def build(config) -> train.Task:
+  ds, labelled, unlabelled = common.load_split(config)
+  x_u, y_u = common.unlabelled_arrays(ds, unlabelled)
+  arrays = {"x_l": ds.train_images[labelled], "y_l": ds.train_labels[labelled], "x_u": x_u, "y_u": y_u}
+  model = common.classifier(config, ds)
+  normalize = common.normalizer(ds)
+  weak, strong = common.augmenters(config, ds)
+  b, mu = config.batch_size, config.mu
+
+  def sample(data, key):
+    k_l, k_u = jax.random.split(key)
+    il, keys_l = common.draw(k_l, b, data["x_l"].shape[0])
+    iu, keys_u = common.draw(k_u, mu * b, data["x_u"].shape[0])
+    u = common.to_float(data["x_u"][iu])
+    kw, ks = jax.vmap(jax.random.split, out_axes=1)(keys_u)
+    return {"x_l": jax.vmap(weak)(keys_l, common.to_float(data["x_l"][il])), "y_l": data["y_l"][il],
+            "u_w": jax.vmap(weak)(kw, u), "u_s": jax.vmap(strong)(ks, u), "y_u": data["y_u"][iu]}
+
+  def loss(params, batch_stats, batch, key, step):
+    del key, step
+    x = jnp.concatenate([batch["x_l"], batch["u_w"], batch["u_s"]])
+    logits, mutated = model.apply({"params": params, "batch_stats": batch_stats}, normalize(x), train=True,
+                                  mutable=["batch_stats"])
+    n_l = batch["x_l"].shape[0]
+    logits_l, logits_w, logits_s = jnp.split(logits, [n_l, n_l + batch["u_w"].shape[0]])
+    sup = optax.softmax_cross_entropy_with_integer_labels(logits_l, batch["y_l"]).mean()
+    unsup, mask, pseudo = fixmatch_loss(logits_w, logits_s, config.threshold)
+    known = (batch["y_u"] >= 0).astype(jnp.float32)
+    correct = (pseudo == batch["y_u"]).astype(jnp.float32) * known
+    metrics = {
+        "loss": sup + config.lambda_u * unsup, "sup_loss": sup, "unsup_loss": unsup, "mask_rate": mask.mean(),
+        # Accuracy of the confident pseudo-labels against the hidden labels: the confirmation-bias alarm.
+        "pseudo_label_acc": jnp.sum(correct * mask) / jnp.maximum(jnp.sum(mask * known), 1.0),
+        "train_acc": jnp.mean(jnp.argmax(logits_l, -1) == batch["y_l"]),
+    }
+    return metrics["loss"], (mutated["batch_stats"], metrics)
+
+  return train.Task(
+      init=common.init_fn(model, ds), sample=sample, loss=loss,
+      evaluate=common.classifier_eval(model, ds, normalize, ema=bool(config.get("ema_decay"))),
+      tx=optim.make(config), arrays=arrays, images_per_step=b * (1 + 2 * mu),
+      log_keys=("loss", "sup_loss", "unsup_loss", "mask_rate", "pseudo_label_acc"),
+      info={"num_classes": ds.num_classes, "model": config.model})
+
+
+def run(config, workdir):
+  return train.train_and_evaluate(config, workdir, build)

@@ -1,0 +1,52 @@
+"""Supervised baseline: the same network trained on the labelled examples only (what every SSL result is compared with)."""
+import jax
+import jax.numpy as jnp
+import optax
+
+from ssljax import optim
+from ssljax import train
+from ssljax.methods import common
+
+
+def mixup(key, x, y_onehot, alpha):
+  """MixUp (Zhang et al., 2018): x̃ = λx + (1−λ)x_π, ỹ likewise, λ ~ Beta(α, α) per example."""
+  k_lam, k_perm = jax.random.split(key)
+  lam = jax.random.beta(k_lam, alpha, alpha, (x.shape[0],))
+  perm = jax.random.permutation(k_perm, x.shape[0])
+  lx = lam.reshape((-1,) + (1,) * (x.ndim - 1))
+  return lx * x + (1 - lx) * x[perm], lam[:, None] * y_onehot + (1 - lam[:, None]) * y_onehot[perm]
+
+
+def build(config) -> train.Task:
+  ds, labelled, _ = common.load_split(config)
+  arrays = {"x_l": ds.train_images[labelled], "y_l": ds.train_labels[labelled]}
+  model = common.classifier(config, ds)
+  normalize = common.normalizer(ds)
+  weak, strong = common.augmenters(config, ds)
+  view = {"weak": weak, "strong": strong}[config.sup_augment]
+  b = config.batch_size
+
+  def sample(data, key):
+    il, keys = common.draw(key, b, data["x_l"].shape[0])
+    return {"x": jax.vmap(view)(keys, common.to_float(data["x_l"][il])), "y": data["y_l"][il]}
+
+  def loss(params, batch_stats, batch, key, step):
+    del step
+    x, y = batch["x"], jax.nn.one_hot(batch["y"], ds.num_classes)
+    if config.mixup_alpha > 0:  # mixes within the device's slice
+      x, y = mixup(jax.random.fold_in(key, jax.lax.axis_index("data")), x, y, config.mixup_alpha)
+    logits, mutated = model.apply({"params": params, "batch_stats": batch_stats}, normalize(x), train=True,
+                                  mutable=["batch_stats"])
+    loss = optax.softmax_cross_entropy(logits, y).mean()
+    metrics = {"loss": loss, "train_acc": jnp.mean(jnp.argmax(logits, -1) == batch["y"])}
+    return loss, (mutated["batch_stats"], metrics)
+
+  return train.Task(
+      init=common.init_fn(model, ds), sample=sample, loss=loss,
+      evaluate=common.classifier_eval(model, ds, normalize, ema=bool(config.get("ema_decay"))),
+      tx=optim.make(config), arrays=arrays, images_per_step=b, log_keys=("loss", "train_acc"),
+      info={"num_classes": ds.num_classes, "model": config.model})
+
+
+def run(config, workdir):
+  return train.train_and_evaluate(config, workdir, build)
