@@ -1,0 +1,100 @@
+"""Losses for semi- and self-supervised learning.
+
+Every loss is a small pure function of arrays. Per-example losses return shape
+[B]; batch losses (nt_xent) return a scalar.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax import lax
+
+
+def cross_entropy(logits, labels_int):
+  """Per-example ℓ = −log softmax(logits)[y]; logits [B, C], labels [B] int."""
+  return optax.softmax_cross_entropy_with_integer_labels(logits, labels_int)
+
+
+def soft_cross_entropy(logits, target_probs):
+  """Per-example ℓ = −Σ_c p_c log softmax(logits)_c; logits, p: [B, C]."""
+  return optax.softmax_cross_entropy(logits, target_probs)
+
+
+def l2_normalize(x, axis=-1, eps=1e-8):
+  """x / max(‖x‖₂, eps); finite gradient at x = 0."""
+  sq = jnp.sum(jnp.square(x), axis=axis, keepdims=True)
+  return x * lax.rsqrt(jnp.maximum(sq, eps * eps))
+
+
+def nt_xent(z1, z2, temperature, axis_name=None):
+  """SimCLR NT-Xent: ℓ_{i,j} = −log exp(s_ij/τ) / Σ_{k≠i} exp(s_ik/τ), s = cos.
+
+  Chen et al. 2020, eq. (1). z1, z2: [B, D], this device's projections of the
+  two views. The global batch has N = B × num_devices examples per view, i.e.
+  2N anchors; the positive of anchor i is its other view and the negatives are
+  the remaining 2N − 2 examples of the global batch. Returns the mean of ℓ
+  over this device's 2B anchors (both views, ℓ_{i,j} and ℓ_{j,i}).
+
+  Global order (what the single-device loss on the concatenated batch sees):
+  view-1 rows of devices 0..n−1, then view-2 rows of devices 0..n−1. With
+  `axis_name` the other devices' normalised z are gathered with
+  `lax.all_gather(..., tiled=True)` (differentiable: its transpose sends the
+  cotangents of the gathered copies back to their owners), and only this
+  device's 2B anchor rows are scored against all 2N columns: memory
+  O(B × 2N) per device, never 2N × 2N.
+
+  Gradient convention (jax.shard_map, default check_vma=True): each device
+  differentiates `nt_xent(...) / num_devices` and does NOT pmean the
+  gradients. Gradients of replicated (P()) params come out of `jax.grad`
+  already psummed over devices, so this gives exactly the gradient of the
+  global mean loss; the value itself is `lax.psum(local / n)` or
+  `lax.pmean(local)`. Differentiating the undivided local mean gives n× the
+  true gradient (see PLATFORM-NOTES, "gradient trap"). z1 and z2 must be
+  device-varying (computed from sharded inputs).
+
+  Args:
+    z1: [B, D] projections of view 1 on this device.
+    z2: [B, D] projections of view 2 on this device (same shape).
+    temperature: τ > 0 (a Python number).
+    axis_name: mesh axis the batch is sharded over, or None (one device).
+
+  Returns:
+    Scalar float32: mean loss over this device's 2B anchors.
+  """
+  if not temperature > 0:
+    raise ValueError(f"nt_xent: temperature must be > 0, got {temperature}")
+  if z1.ndim != 2 or z1.shape != z2.shape:
+    raise ValueError(
+        "nt_xent: z1 and z2 must be 2-D [B, D] arrays of the same shape, got "
+        f"{z1.shape} and {z2.shape}")
+  b = z1.shape[0]
+  num_devices = 1 if axis_name is None else lax.axis_size(axis_name)
+  n = b * num_devices
+  if n < 2:
+    raise ValueError(
+        "nt_xent: the global batch needs N >= 2 examples per view (at least "
+        f"one negative pair), got N = {n} (B = {b} x {num_devices} devices)")
+
+  dtype = jnp.promote_types(z1.dtype, jnp.float32)
+  z1 = l2_normalize(z1.astype(dtype))
+  z2 = l2_normalize(z2.astype(dtype))
+  if axis_name is None:
+    rank = 0
+    g1, g2 = z1, z2
+  else:
+    rank = lax.axis_index(axis_name)
+    g1 = lax.all_gather(z1, axis_name, tiled=True)  # [N, D]
+    g2 = lax.all_gather(z2, axis_name, tiled=True)  # [N, D]
+
+  anchors = jnp.concatenate([z1, z2], axis=0)  # [2B, D]
+  columns = jnp.concatenate([g1, g2], axis=0)  # [2N, D]
+  logits = anchors @ columns.T / temperature  # [2B, 2N]
+
+  local = jnp.arange(b) + rank * b  # global positions of this device's view-1 rows
+  self_idx = jnp.concatenate([local, local + n])  # [2B]
+  pos_idx = jnp.concatenate([local + n, local])  # [2B]
+  not_self = jnp.arange(2 * n)[None, :] != self_idx[:, None]  # [2B, 2N]
+  loss = optax.softmax_cross_entropy_with_integer_labels(
+      logits, pos_idx, where=not_self)
+  return jnp.mean(loss)

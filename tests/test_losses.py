@@ -1,0 +1,192 @@
+"""Tests for ssljax.losses (nt_xent on 1 and 4 fake CPU devices)."""
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import lax
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from ssljax import losses
+
+NUM_DEVICES = 4
+
+
+def naive_nt_xent(z1, z2, tau):
+  """Straight from SimCLR eq. (1), float64 loops; mean over all 2N anchors."""
+  z = np.concatenate([z1, z2]).astype(np.float64)
+  n2 = len(z)
+  n = n2 // 2
+
+  def sim(u, v):
+    return u @ v / (np.linalg.norm(u) * np.linalg.norm(v))
+
+  total = 0.0
+  for i in range(n2):
+    j = (i + n) % n2
+    den = sum(math.exp(sim(z[i], z[k]) / tau) for k in range(n2) if k != i)
+    total += -math.log(math.exp(sim(z[i], z[j]) / tau) / den)
+  return total / n2
+
+
+def _data(b, d, seed=0):
+  rng = np.random.default_rng(seed)
+  return (rng.normal(size=(b, d)).astype(np.float32),
+          rng.normal(size=(b, d)).astype(np.float32))
+
+
+@pytest.mark.parametrize("b,d,tau", [(2, 3, 0.5), (5, 4, 0.1), (8, 16, 1.0)])
+def test_nt_xent_matches_naive_equation(b, d, tau):
+  z1, z2 = _data(b, d)
+  got = losses.nt_xent(jnp.asarray(z1), jnp.asarray(z2), tau)
+  np.testing.assert_allclose(got, naive_nt_xent(z1, z2, tau), rtol=1e-5)
+
+
+def test_nt_xent_scale_invariant_and_perfect_pairs():
+  z1, z2 = _data(4, 8)
+  base = losses.nt_xent(z1, z2, 0.5)
+  np.testing.assert_allclose(losses.nt_xent(3 * z1, 0.2 * z2, 0.5), base,
+                             rtol=1e-5)
+  # Identical orthogonal views, tiny τ: loss → 0.
+  eye = jnp.eye(4, 8)
+  assert losses.nt_xent(eye, eye, 0.01) < 1e-6
+
+
+def test_nt_xent_jit_and_zero_vector_gradient_finite():
+  z1, z2 = _data(4, 3)
+  z1[0] = 0.0
+  g = jax.jit(jax.grad(losses.nt_xent, argnums=(0, 1)),
+              static_argnums=2)(z1, z2, 0.5)
+  assert all(np.isfinite(np.asarray(x)).all() for x in g)
+
+
+def test_cross_entropies():
+  logits = jnp.array([[2.0, 0.0, -1.0], [0.0, 0.0, 1000.0]])
+  labels = jnp.array([0, 1])
+  want = -jax.nn.log_softmax(logits)[jnp.arange(2), labels]
+  np.testing.assert_allclose(losses.cross_entropy(logits, labels), want,
+                             rtol=1e-6)
+  np.testing.assert_allclose(
+      losses.soft_cross_entropy(logits, jax.nn.one_hot(labels, 3)), want,
+      rtol=1e-6)
+  p = jnp.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
+  want_soft = -jnp.sum(p * jax.nn.log_softmax(logits), -1)
+  np.testing.assert_allclose(losses.soft_cross_entropy(logits, p), want_soft,
+                             rtol=1e-6)
+  assert np.isfinite(np.asarray(losses.cross_entropy(logits, labels))).all()
+
+
+# ---------------------------------------------------------------- shard_map --
+
+
+def _mesh():
+  if jax.device_count() < NUM_DEVICES:
+    pytest.skip(f"needs {NUM_DEVICES} devices: run with XLA_FLAGS="
+                f"--xla_force_host_platform_device_count={NUM_DEVICES}")
+  return jax.make_mesh((NUM_DEVICES,), ("data",))
+
+
+def _put(mesh, spec, *xs):
+  """Places arrays on the mesh (make_mesh's axes are Explicit by default)."""
+  return [jax.device_put(x, NamedSharding(mesh, spec)) for x in xs]
+
+
+@pytest.mark.parametrize("b_local", [1, 3])
+def test_nt_xent_sharded_loss_and_z_grad_match_single_device(b_local):
+  mesh = _mesh()
+  tau = 0.2
+  z1, z2 = _data(b_local * NUM_DEVICES, 6, seed=1)
+
+  def single(z1, z2):
+    return losses.nt_xent(z1, z2, tau)
+
+  want_loss, want_g = jax.value_and_grad(single, argnums=(0, 1))(z1, z2)
+
+  # Convention: per device, grad of local_mean / num_devices; no pmean.
+  @jax.jit
+  @functools.partial(jax.shard_map, mesh=mesh, in_specs=(P("data"), P("data")),
+                     out_specs=(P(), (P("data"), P("data"))))
+  def sharded(z1, z2):
+    def local(z1, z2):
+      return losses.nt_xent(z1, z2, tau, axis_name="data") / NUM_DEVICES
+    loss, g = jax.value_and_grad(local, argnums=(0, 1))(z1, z2)
+    return lax.psum(loss, "data"), g
+
+  loss, g = sharded(*_put(mesh, P("data"), z1, z2))
+  np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
+  np.testing.assert_allclose(loss, naive_nt_xent(z1, z2, tau), rtol=1e-5)
+  for a, w in zip(g, want_g):
+    np.testing.assert_allclose(a, w, rtol=1e-4, atol=1e-6)
+
+  # Differentiating through shard_map from outside agrees too.
+  @functools.partial(jax.shard_map, mesh=mesh, in_specs=(P("data"), P("data")),
+                     out_specs=P())
+  def mean_loss(z1, z2):
+    return lax.pmean(losses.nt_xent(z1, z2, tau, axis_name="data"), "data")
+
+  g_out = jax.jit(jax.grad(mean_loss, argnums=(0, 1)))(
+      *_put(mesh, P("data"), z1, z2))
+  for a, w in zip(g_out, want_g):
+    np.testing.assert_allclose(a, w, rtol=1e-4, atol=1e-6)
+
+
+def test_nt_xent_sharded_replicated_param_grad_matches_single_device():
+  mesh = _mesh()
+  tau = 0.5
+  rng = np.random.default_rng(2)
+  x1 = rng.normal(size=(4 * NUM_DEVICES, 5)).astype(np.float32)
+  x2 = x1 + 0.3 * rng.normal(size=x1.shape).astype(np.float32)
+  params = {"w": rng.normal(size=(5, 3)).astype(np.float32),
+            "b": rng.normal(size=(3,)).astype(np.float32)}
+
+  def loss_fn(params, x1, x2, axis_name=None):
+    proj = lambda x: x @ params["w"] + params["b"]
+    return losses.nt_xent(proj(x1), proj(x2), tau, axis_name=axis_name)
+
+  want_loss, want_g = jax.value_and_grad(loss_fn)(params, x1, x2)
+
+  def make(divide):
+    @jax.jit
+    @functools.partial(jax.shard_map, mesh=mesh,
+                       in_specs=(P(), P("data"), P("data")),
+                       out_specs=(P(), P()))
+    def step(params, x1, x2):
+      def local(params):
+        l = loss_fn(params, x1, x2, axis_name="data")
+        return l / NUM_DEVICES if divide else l
+      loss, g = jax.value_and_grad(local)(params)
+      return lax.psum(loss, "data"), g  # g: already summed over devices.
+    return step
+
+  params_r, = _put(mesh, P(), params)
+  x1_s, x2_s = _put(mesh, P("data"), x1, x2)
+  loss, g = make(divide=True)(params_r, x1_s, x2_s)
+  np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
+  for k in params:
+    np.testing.assert_allclose(g[k], want_g[k], rtol=1e-4, atol=1e-6)
+
+  # The trap, pinned: the undivided local mean gives num_devices × the grad.
+  _, g_trap = make(divide=False)(params_r, x1_s, x2_s)
+  np.testing.assert_allclose(g_trap["w"], NUM_DEVICES * want_g["w"],
+                             rtol=1e-4, atol=1e-5)
+
+
+# --------------------------------------------------------------- bad input --
+
+
+def test_nt_xent_bad_inputs():
+  z = jnp.ones((4, 3))
+  for tau in (0.0, -1.0):
+    with pytest.raises(ValueError, match="temperature must be > 0, got"):
+      losses.nt_xent(z, z, tau)
+  with pytest.raises(ValueError, match="same shape"):
+    losses.nt_xent(z, jnp.ones((4, 2)), 0.5)
+  with pytest.raises(ValueError, match="2-D"):
+    losses.nt_xent(jnp.ones((4,)), jnp.ones((4,)), 0.5)
+  with pytest.raises(ValueError, match="2-D"):
+    losses.nt_xent(jnp.ones((2, 2, 2)), jnp.ones((2, 2, 2)), 0.5)
+  with pytest.raises(ValueError, match="N >= 2"):
+    losses.nt_xent(jnp.ones((1, 3)), jnp.ones((1, 3)), 0.5)
