@@ -1,0 +1,77 @@
+"""Row sharding helpers shared by the clustering kernels.
+
+Data rows are split over a 1-D mesh with axis 'data'. Each device walks its
+rows in chunks of `chunk` rows (so temporaries are chunk x K, not N x K) and
+the partial sufficient statistics are summed across devices with `psum`.
+
+The host lays the data out as (n_chunks, chunk, D), padded with zero-weight
+rows, so that n_chunks divides evenly over the devices.
+"""
+import functools
+import math
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+AXIS = 'data'
+
+
+def data_mesh(devices=None):
+  """A 1-D mesh over `devices` (default: all) with the axis name 'data'."""
+  devices = jax.devices() if devices is None else list(devices)
+  return Mesh(np.array(devices), (AXIS,))
+
+
+def x64(f):
+  """Runs `f` with 64-bit types enabled (the packed argmin needs int64).
+
+  Floats stay float32: every array in the kernels has an explicit dtype.
+  """
+  @functools.wraps(f)
+  def wrapped(*args, **kwargs):
+    with jax.enable_x64(True):
+      return f(*args, **kwargs)
+  return wrapped
+
+
+def layout(n, n_dev, chunk):
+  """(n_chunks, chunk) with n_chunks % n_dev == 0 and minimal padding."""
+  per_dev = max(1, math.ceil(n / n_dev))
+  n_local = max(1, math.ceil(per_dev / chunk))
+  chunk = math.ceil(per_dev / n_local)
+  return n_local * n_dev, chunk
+
+
+def to_chunks(x, w, mesh, chunk, shift=None):
+  """Pads, optionally shifts, and shards rows as (n_chunks, chunk, ...).
+
+  Args:
+    x: (N, D) float array.
+    w: (N,) float weights.
+    mesh: the 1-D data mesh.
+    chunk: the largest number of rows per chunk.
+    shift: optional (D,) vector subtracted from every row.
+  Returns:
+    xs (n_chunks, chunk, D) and ws (n_chunks, chunk), both float32 and
+    sharded over the mesh; padding rows have weight 0.
+  """
+  n, d = x.shape
+  n_chunks, chunk = layout(n, mesh.size, chunk)
+  total = n_chunks * chunk
+  if total == n and shift is None and x.dtype == np.float32:
+    xp = x
+  else:
+    xp = np.zeros((total, d), np.float32)
+    xp[:n] = x
+    if shift is not None:
+      xp[:n] -= shift.astype(np.float32)
+  wp = np.zeros((total,), np.float32)
+  wp[:n] = w
+  put = lambda a: jax.device_put(a, NamedSharding(mesh, P(AXIS)))
+  return put(xp.reshape(n_chunks, chunk, d)), put(wp.reshape(n_chunks, chunk))
+
+
+def replicated(mesh, *arrays):
+  put = lambda a: jax.device_put(a, NamedSharding(mesh, P()))
+  return tuple(put(a) for a in arrays)

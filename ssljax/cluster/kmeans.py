@@ -1,0 +1,458 @@
+"""k-means (Lloyd), k-means++ seeding, mini-batch updates: JAX core.
+
+Objective, for weights w_i and centres c_k:
+
+    inertia = sum_i w_i min_k ||x_i - c_k||^2.
+
+Each Lloyd iteration assigns every point to its nearest centre, then moves
+each centre to the weighted mean of its points. Rows are sharded over a 1-D
+device mesh; each device walks its rows in chunks, computing the K x chunk
+block of ||c||^2 - 2 c.x (the -2 is folded into the centres, exact), an exact
+one-pass argmin, and partial counts and sums that are `psum`med.
+
+The data are centred on the host first (as scikit-learn does), which keeps the
+expanded distance accurate in float32.
+"""
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.sharding import PartitionSpec as P
+
+from ssljax.cluster import _sharding
+from ssljax.cluster import validation
+
+AXIS = _sharding.AXIS
+_HI = lax.Precision.HIGHEST  # keeps f32 dots exact on GPUs (no TF32)
+
+
+class KMeansResult(NamedTuple):
+  centers: np.ndarray   # (K, D)
+  labels: np.ndarray    # (N,)
+  inertia: float
+  n_iter: int
+
+
+# ---------------------------------------------------------------------------
+# Exact one-pass argmin.
+
+
+def _order_bits(d):
+  """float32 -> int32 whose signed order equals the float order."""
+  b = lax.bitcast_convert_type(d, jnp.int32)
+  return jnp.where(b < 0, b ^ jnp.int32(0x7FFFFFFF), b)
+
+
+def _from_order_bits(b):
+  b = jnp.where(b < 0, b ^ jnp.int32(0x7FFFFFFF), b)
+  return lax.bitcast_convert_type(b, jnp.float32)
+
+
+def argmin0(d):
+  """(min, argmin) over axis 0 of a (K, n) float32 block, in one reduce.
+
+  Key = order_bits(d) << 32 | k as int64, so a single integer min gives the
+  smallest value and, among ties, the lowest index (numpy's rule). Needs
+  64-bit ints while tracing.
+  """
+  k = jnp.arange(d.shape[0], dtype=jnp.int64)[:, None]
+  key = (_order_bits(d).astype(jnp.int64) << 32) | k
+  m = jnp.min(key, axis=0)
+  return _from_order_bits((m >> 32).astype(jnp.int32)), (m & 0xFFFFFFFF).astype(jnp.int32)
+
+
+def _assign(xc, c2, cn):
+  """Labels and ||c||^2 - 2 x.c minima for a chunk; c2 = -2 C."""
+  d = jnp.dot(c2, xc.T, precision=_HI) + cn[:, None]   # (K, n)
+  return argmin0(d)
+
+
+# ---------------------------------------------------------------------------
+# Per-device passes over chunks (run inside shard_map).
+
+
+def _stats_pass(xs, ws, labels_old, centers):
+  """One assignment pass: counts, sums, #changed labels (psummed), labels."""
+  k, d = centers.shape
+  c2, cn = -2.0 * centers, jnp.sum(centers * centers, axis=1)
+
+  def step(carry, inp):
+    counts, sums, changed = carry
+    xc, wc, lo = inp
+    _, lab = _assign(xc, c2, cn)
+    counts = counts + jax.ops.segment_sum(wc, lab, k)
+    sums = sums + jax.ops.segment_sum(xc * wc[:, None], lab, k)
+    changed = changed + jnp.sum((lab != lo) & (wc > 0), dtype=jnp.int32)
+    return (counts, sums, changed), lab
+
+  init = (jnp.zeros((k,), jnp.float32), jnp.zeros((k, d), jnp.float32),
+          jnp.zeros((), jnp.int32))
+  (counts, sums, changed), labels = lax.scan(step, init, (xs, ws, labels_old))
+  counts, sums, changed = lax.psum((counts, sums, changed), AXIS)
+  return counts, sums, changed, labels
+
+
+def _relocate(xs, ws, labels, centers, counts, sums):
+  """Moves empty clusters to the points farthest from their centres.
+
+  As scikit-learn: the j-th empty cluster (by index) takes the j-th farthest
+  point, which leaves its old cluster (its weight and sum are removed).
+  """
+  k, d = centers.shape
+  m = min(k, xs.shape[1])
+
+  def step(best, inp):
+    xc, wc, lab = inp
+    dist = jnp.sum((xc - centers[lab]) ** 2, axis=1)
+    dist = jnp.where(wc > 0, dist, -jnp.inf)
+    v = jnp.concatenate([best[0], dist])
+    v, idx = lax.top_k(v, m)
+    cat = lambda a, b: jnp.concatenate([a, b])[idx]
+    return (v, cat(best[1], xc), cat(best[2], wc), cat(best[3], lab)), None
+
+  init = (jnp.full((m,), -jnp.inf, jnp.float32), jnp.zeros((m, d), jnp.float32),
+          jnp.zeros((m,), jnp.float32), jnp.zeros((m,), jnp.int32))
+  best, _ = lax.scan(step, init, (xs, ws, labels))
+  v, xf, wf, lf = (lax.all_gather(b, AXIS, tiled=True) for b in best)
+  v, idx = lax.top_k(v, m)
+  xf, wf, lf = xf[idx], wf[idx], lf[idx]
+
+  empty = counts == 0
+  rank = jnp.clip(jnp.cumsum(empty) - 1, 0, m - 1)
+  take = empty & (jnp.cumsum(empty) <= m) & (v[rank] > -jnp.inf)
+  xr, wr, lr = xf[rank], jnp.where(take, wf[rank], 0.0), lf[rank]
+  sums = sums - jax.ops.segment_sum(xr * wr[:, None], lr, k)
+  counts = counts - jax.ops.segment_sum(wr, lr, k)
+  sums = jnp.where(take[:, None], xr * wr[:, None], sums)
+  counts = jnp.where(take, wr, counts)
+  return counts, sums
+
+
+def _final_pass(xs, ws, centers):
+  """Labels and exact inertia sum_i w_i ||x_i - c_{l_i}||^2 (psummed)."""
+  c2, cn = -2.0 * centers, jnp.sum(centers * centers, axis=1)
+
+  def step(total, inp):
+    xc, wc = inp
+    _, lab = _assign(xc, c2, cn)
+    r = jnp.sum((xc - centers[lab]) ** 2, axis=1)
+    return total + jnp.sum(wc * r), lab
+
+  total, labels = lax.scan(step, jnp.zeros((), jnp.float32), (xs, ws))
+  return labels, lax.psum(total, AXIS)
+
+
+def _lloyd(xs, ws, centers, max_iter, tol):
+  """Lloyd iterations with scikit-learn's stopping rules.
+
+  Stops when the labels did not change (strict convergence), when the total
+  squared centre shift is <= tol, or after max_iter iterations.
+  """
+
+  def cond(s):
+    it, _, _, strict, shift = s
+    return (it < max_iter) & ~strict & (shift > tol)
+
+  def body(s):
+    it, c, lab_old, _, _ = s
+    counts, sums, changed, lab = _stats_pass(xs, ws, lab_old, c)
+    counts, sums = lax.cond(
+        jnp.any(counts == 0),
+        lambda: _relocate(xs, ws, lab, c, counts, sums),
+        lambda: (counts, sums))
+    safe = jnp.where(counts > 0, counts, 1.0)[:, None]
+    new = jnp.where(counts[:, None] > 0, sums / safe, c)
+    return it + 1, new, lab, changed == 0, jnp.sum((new - c) ** 2)
+
+  init = (jnp.zeros((), jnp.int32), centers, jnp.full(ws.shape, -1, jnp.int32),
+          jnp.zeros((), bool), jnp.full((), jnp.inf, jnp.float32))
+  it, centers, _, _, _ = lax.while_loop(cond, body, init)
+  labels, inertia = _final_pass(xs, ws, centers)
+  return centers, labels, inertia, it
+
+
+@functools.partial(jax.jit, static_argnames=('mesh',))
+def _lloyd_sharded(xs, ws, centers, max_iter, tol, *, mesh):
+  f = jax.shard_map(
+      _lloyd, mesh=mesh, in_specs=(P(AXIS), P(AXIS), P(), P(), P()),
+      out_specs=(P(), P(AXIS), P(), P()), check_vma=False)
+  return f(xs, ws, centers, max_iter, tol)
+
+
+@functools.partial(jax.jit, static_argnames=('mesh',))
+def _predict_sharded(xs, ws, centers, *, mesh):
+  f = jax.shard_map(
+      _final_pass, mesh=mesh, in_specs=(P(AXIS), P(AXIS), P()),
+      out_specs=(P(AXIS), P()), check_vma=False)
+  return f(xs, ws, centers)
+
+
+# ---------------------------------------------------------------------------
+# Seeding.
+
+
+def n_local_trials(k):
+  return 2 + int(math.log(k))
+
+
+def n_uniforms(k):
+  """How many U(0,1) draws one k-means++ seeding consumes (as scikit-learn)."""
+  return 1 + (k - 1) * n_local_trials(k)
+
+
+@functools.partial(jax.jit, static_argnames=('k',))
+def _kmeans_plusplus(x, w, n_valid, u, *, k):
+  """Greedy k-means++ (scikit-learn's): 2 + log k candidates per step.
+
+  The first centre is drawn with probability w_i / sum w; each next one from
+  L candidates drawn with probability w_i D(x_i)^2 / sum_j w_j D(x_j)^2, and
+  the candidate that minimises the potential sum_i w_i D(x_i)^2 is kept.
+  `u` holds the uniforms, consumed in scikit-learn's order.
+  """
+  trials = n_local_trials(k)
+  xn = jnp.sum(x * x, axis=1)
+
+  def dist(c):  # (N, L) squared distances to the rows of c
+    d = xn[:, None] - 2.0 * jnp.dot(x, c.T, precision=_HI) + jnp.sum(c * c, 1)
+    return jnp.maximum(d, 0.0)
+
+  cdf = jnp.cumsum(w)
+  first = jnp.searchsorted(cdf / cdf[-1], u[0], side='right')
+  first = jnp.minimum(first, n_valid - 1)
+  closest = dist(x[first][None])[:, 0]
+  pot = jnp.dot(closest, w, precision=_HI)
+  idx = jnp.zeros((k,), jnp.int32).at[0].set(first.astype(jnp.int32))
+
+  def body(i, s):
+    idx, closest, pot = s
+    r = lax.dynamic_slice(u, (1 + (i - 1) * trials,), (trials,)) * pot
+    cand = jnp.searchsorted(jnp.cumsum(w * closest), r)
+    cand = jnp.minimum(cand, n_valid - 1)
+    dc = jnp.minimum(closest[:, None], dist(x[cand]))
+    pots = jnp.dot(w, dc, precision=_HI)
+    b = jnp.argmin(pots)
+    return idx.at[i].set(cand[b].astype(jnp.int32)), dc[:, b], pots[b]
+
+  idx, _, _ = lax.fori_loop(1, k, body, (idx, closest, pot))
+  return x[idx], idx
+
+
+# ---------------------------------------------------------------------------
+# Public API.
+
+
+class Prepared(NamedTuple):
+  """Data laid out for the kernels: centred, padded, chunked and sharded."""
+  xs: jax.Array
+  ws: jax.Array
+  mean: np.ndarray
+  n: int
+  mesh: object
+
+
+def prepare(x, sample_weight=None, *, mesh=None, chunk=4096, center=True):
+  """Validates x and lays it out as (n_chunks, chunk, D) over the mesh."""
+  x = validation.check_array(x)
+  w = validation.check_weights(sample_weight, x.shape[0])
+  mesh = _sharding.data_mesh() if mesh is None else mesh
+  mean = x.mean(axis=0, dtype=np.float64).astype(np.float32) if center else None
+  xs, ws = _sharding.to_chunks(x, w, mesh, chunk, shift=mean)
+  if mean is None:
+    mean = np.zeros((x.shape[1],), np.float32)
+  return Prepared(xs, ws, mean, x.shape[0], mesh)
+
+
+def _flat(prep):
+  return prep.xs.reshape(-1, prep.xs.shape[-1]), prep.ws.reshape(-1)
+
+
+@_sharding.x64
+def kmeans_plusplus(x, n_clusters, *, key=None, uniforms=None, sample_weight=None,
+                    mesh=None, chunk=4096):
+  """k-means++ seeds: returns (centres (K, D), indices (K,)).
+
+  Pass `key` (a jax PRNG key) or `uniforms` (n_uniforms(K) draws in [0, 1),
+  e.g. from numpy's RandomState to reproduce scikit-learn's seeding).
+  """
+  prep = x if isinstance(x, Prepared) else prepare(
+      x, sample_weight, mesh=mesh, chunk=chunk)
+  validation.check_n_clusters(n_clusters, prep.n)
+  u = _uniforms(n_clusters, key, uniforms)
+  xf, wf = _flat(prep)
+  c, idx = _kmeans_plusplus(xf, wf, jnp.int32(prep.n), u, k=n_clusters)
+  return np.asarray(c) + prep.mean, np.asarray(idx)
+
+
+def _uniforms(k, key, uniforms):
+  if uniforms is not None:
+    u = np.asarray(uniforms, np.float32).reshape(-1)
+    if u.shape[0] < n_uniforms(k):
+      raise ValueError(f'uniforms needs {n_uniforms(k)} values, got {u.shape[0]}.')
+    return jnp.asarray(u[:n_uniforms(k)])
+  key = jax.random.key(0) if key is None else key
+  return jax.random.uniform(key, (n_uniforms(k),), jnp.float32)
+
+
+def _same_clustering(a, b, k):
+  """True if labels a and b are the same partition up to a permutation."""
+  mapping = np.full(k, -1)
+  for x, y in zip(a, b):
+    if mapping[x] == -1:
+      mapping[x] = y
+    elif mapping[x] != y:
+      return False
+  return True
+
+
+@_sharding.x64
+def fit(x, n_clusters, *, init='k-means++', n_init=1, max_iter=300, tol=1e-4,
+        key=None, uniforms=None, sample_weight=None, mesh=None, chunk=4096):
+  """Runs k-means, keeping the restart with the lowest inertia.
+
+  Args:
+    x: (N, D) data, or a `Prepared` layout of it.
+    n_clusters: K.
+    init: 'k-means++', 'random', a (K, D) array of centres, or a
+      (n_init, K, D) stack of them (one per restart).
+    n_init: number of restarts (ignored when init is an array).
+    max_iter: most Lloyd iterations per restart.
+    tol: relative tolerance: stop when sum_k ||c_k' - c_k||^2 <= tol * mean
+      feature variance (scikit-learn's rule); 0 stops only on stable labels.
+    key: jax PRNG key for the random inits.
+    uniforms: optional (n_init, n_uniforms(K)) draws for k-means++ seeding.
+    sample_weight: optional (N,) non-negative weights.
+    mesh: 1-D device mesh with axis 'data' (default: all devices).
+    chunk: rows per distance block (memory grows with chunk x K).
+  Returns:
+    KMeansResult(centers, labels, inertia, n_iter).
+  """
+  prep = x if isinstance(x, Prepared) else prepare(
+      x, sample_weight, mesh=mesh, chunk=chunk)
+  validation.check_n_clusters(n_clusters, prep.n)
+  validation.check_positive_int(max_iter, 'max_iter', allow_zero=False)
+  xf, wf = _flat(prep)
+  tol_abs = _tolerance(prep, tol)
+  key = jax.random.key(0) if key is None else key
+
+  if isinstance(init, str):
+    if init not in ('k-means++', 'random'):
+      raise ValueError(f"init must be 'k-means++', 'random' or an array, got {init!r}.")
+    validation.check_positive_int(n_init, 'n_init', allow_zero=False)
+    inits = []
+    for i in range(n_init):
+      key, sub = jax.random.split(key)
+      if init == 'k-means++':
+        u = _uniforms(n_clusters, sub, None if uniforms is None else uniforms[i])
+        inits.append(_kmeans_plusplus(xf, wf, jnp.int32(prep.n), u, k=n_clusters)[0])
+      else:
+        p = np.asarray(wf[:prep.n], np.float64)
+        idx = jax.random.choice(sub, prep.n, (n_clusters,), replace=False,
+                                p=jnp.asarray(p / p.sum(), jnp.float32))
+        inits.append(xf[idx])
+  else:
+    c = validation.check_array(init, name='init')
+    c = c[None] if c.ndim == 2 else c
+    if c.shape[1:] != (n_clusters, prep.xs.shape[-1]):
+      raise ValueError(f'init has shape {c.shape[1:]}, expected '
+                       f'{(n_clusters, prep.xs.shape[-1])}.')
+    inits = [jnp.asarray(ci - prep.mean) for ci in c]
+
+  best = None
+  for c0 in inits:
+    c, lab, inertia, it = _lloyd_sharded(
+        prep.xs, prep.ws, jnp.asarray(c0, jnp.float32), jnp.int32(max_iter),
+        jnp.float32(tol_abs), mesh=prep.mesh)
+    inertia = float(inertia)
+    if best is not None and not inertia < best[2]:
+      continue
+    lab = np.asarray(lab).reshape(-1)[:prep.n]
+    if best is not None and _same_clustering(lab, best[1], n_clusters):
+      continue
+    best = (c, lab, inertia, int(it))
+  c, lab, inertia, it = best
+  return KMeansResult(np.asarray(c) + prep.mean, lab, inertia, it)
+
+
+def _tolerance(prep, tol):
+  if tol == 0:
+    return 0.0
+  xf = np.asarray(prep.xs).reshape(-1, prep.xs.shape[-1])[:prep.n]
+  return float(np.mean(np.var(xf, axis=0, dtype=np.float64)) * tol)
+
+
+@_sharding.x64
+def predict(x, centers, *, mesh=None, chunk=4096, sample_weight=None):
+  """Nearest-centre labels and the inertia: (labels (N,), inertia)."""
+  centers = validation.check_array(centers, name='centers')
+  prep = x if isinstance(x, Prepared) else prepare(
+      x, sample_weight, mesh=mesh, chunk=chunk)
+  if centers.shape[1] != prep.xs.shape[-1]:
+    raise ValueError(f'x has {prep.xs.shape[-1]} features, centres have '
+                     f'{centers.shape[1]}.')
+  lab, inertia = _predict_sharded(prep.xs, prep.ws,
+                                  jnp.asarray(centers - prep.mean), mesh=prep.mesh)
+  return np.asarray(lab).reshape(-1)[:prep.n], float(inertia)
+
+
+@jax.jit
+def _distances(x, centers):
+  d = (jnp.sum(x * x, 1)[:, None] - 2.0 * jnp.dot(x, centers.T, precision=_HI)
+       + jnp.sum(centers * centers, 1)[None])
+  return jnp.sqrt(jnp.maximum(d, 0.0))
+
+
+def transform(x, centers):
+  """Euclidean distances to every centre, (N, K)."""
+  x = validation.check_array(x)
+  centers = validation.check_array(centers, name='centers')
+  mean = x.mean(axis=0, dtype=np.float64).astype(np.float32)
+  return np.asarray(_distances(jnp.asarray(x - mean), jnp.asarray(centers - mean)))
+
+
+def inertia_curve(x, ks, **kwargs):
+  """Inertia of k-means for each k in ks: the elbow plot's y values.
+
+  Inertia always falls as k grows; look for the k after which it falls
+  slowly (the lecture's "must choose k").
+  """
+  prep = prepare(x, kwargs.pop('sample_weight', None),
+                 mesh=kwargs.pop('mesh', None), chunk=kwargs.pop('chunk', 4096))
+  return np.array([fit(prep, int(k), **kwargs).inertia for k in ks])
+
+
+# ---------------------------------------------------------------------------
+# Mini-batch k-means.
+
+
+@jax.jit
+def _minibatch_step(centers, counts, xb, wb):
+  k = centers.shape[0]
+  d = (jnp.sum(centers * centers, 1)[None] - 2.0 * jnp.dot(xb, centers.T, precision=_HI))
+  lab = jnp.argmin(d, axis=1)
+  inertia = jnp.sum(wb * jnp.maximum(d[jnp.arange(xb.shape[0]), lab]
+                                     + jnp.sum(xb * xb, 1), 0.0))
+  bw = jax.ops.segment_sum(wb, lab, k)
+  bs = jax.ops.segment_sum(xb * wb[:, None], lab, k)
+  new_counts = counts + bw
+  moved = (centers * counts[:, None] + bs) / jnp.where(new_counts > 0, new_counts, 1.0)[:, None]
+  centers = jnp.where(bw[:, None] > 0, moved, centers)
+  return centers, new_counts, inertia, lab
+
+
+def minibatch_step(centers, counts, xb, wb=None):
+  """One mini-batch update (Sculley 2010, scikit-learn's weighting).
+
+  Each centre moves to the running weighted mean of every point ever
+  assigned to it: c_k <- (c_k n_k + sum_{i in batch, l_i=k} w_i x_i)
+  / (n_k + sum w_i); n_k accumulates the weights.
+
+  Returns (centers, counts, batch inertia, batch labels).
+  """
+  xb = jnp.asarray(xb, jnp.float32)
+  wb = jnp.ones(xb.shape[:1], jnp.float32) if wb is None else jnp.asarray(wb, jnp.float32)
+  return _minibatch_step(jnp.asarray(centers, jnp.float32),
+                         jnp.asarray(counts, jnp.float32), xb, wb)
