@@ -1,0 +1,397 @@
+"""Gaussian mixtures fitted by EM: JAX core, rows sharded over devices.
+
+Model: p(x) = sum_k pi_k N(x | mu_k, Sigma_k). With precision Cholesky
+factors U_k (U_k U_k^T = Sigma_k^-1),
+
+    log N(x | mu_k, Sigma_k) = -D/2 log 2pi + log|U_k| - 1/2 ||(x - mu_k) U_k||^2.
+
+E-step (log space): r_ik = exp(log pi_k + log N_ik - logsumexp_k(...)).
+M-step from the sufficient statistics N_k = sum_i r_ik, S_k = sum_i r_ik x_i,
+Q_k = sum_i r_ik x_i x_i^T (per type):
+
+    pi_k = N_k / N,  mu_k = S_k / N_k,  Sigma_k = Q_k / N_k - mu_k mu_k^T + reg I.
+
+The lower bound is the mean log-likelihood (1/N) sum_i logsumexp_k(...) of
+the E-step, as scikit-learn's. One pass over row chunks per iteration does the
+E-step and accumulates the statistics; they are psummed over the mesh.
+
+Semi-supervised EM: rows with a label y_i >= 0 keep r_i = onehot(y_i) and
+contribute log pi_y + log N(x_i | y_i) to the likelihood.
+"""
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.scipy.linalg import solve_triangular
+from jax.sharding import PartitionSpec as P
+
+from ssljax.cluster import _sharding
+from ssljax.cluster import kmeans
+from ssljax.cluster import validation
+
+AXIS = _sharding.AXIS
+_HI = lax.Precision.HIGHEST
+COVARIANCE_TYPES = ('full', 'tied', 'diag', 'spherical')
+_EPS10 = 10 * float(np.finfo(np.float32).eps)
+
+
+class Params(NamedTuple):
+  weights: jax.Array     # (K,)
+  means: jax.Array       # (K, D)
+  prec_chol: jax.Array   # full (K,D,D), tied (D,D), diag (K,D), spherical (K,)
+
+
+class GMMResult(NamedTuple):
+  weights: np.ndarray
+  means: np.ndarray
+  covariances: np.ndarray
+  precisions_cholesky: np.ndarray
+  converged: bool
+  lower_bound: float
+  n_iter: int
+
+
+# ---------------------------------------------------------------------------
+# Log densities.
+
+
+def log_det_chol(pc, cov_type, d):
+  """log |U| of the precision Cholesky factors, per component."""
+  if cov_type == 'full':
+    return jnp.sum(jnp.log(jnp.diagonal(pc, axis1=1, axis2=2)), axis=1)
+  if cov_type == 'tied':
+    return jnp.sum(jnp.log(jnp.diagonal(pc)))
+  if cov_type == 'diag':
+    return jnp.sum(jnp.log(pc), axis=1)
+  return d * jnp.log(pc)
+
+
+def log_gaussian(x, means, pc, cov_type):
+  """log N(x_i | mu_k, Sigma_k), (n, K)."""
+  n, d = x.shape
+  k = means.shape[0]
+  if cov_type == 'full':
+    # All K factors in one (n, D) @ (D, K*D) matmul.
+    y = jnp.dot(x, pc.transpose(1, 0, 2).reshape(d, k * d), precision=_HI)
+    mu = jnp.einsum('kd,kde->ke', means, pc, precision=_HI)
+    sq = jnp.sum((y.reshape(n, k, d) - mu[None]) ** 2, axis=-1)
+  elif cov_type == 'tied':
+    y = jnp.dot(x, pc, precision=_HI)
+    mu = jnp.dot(means, pc, precision=_HI)
+    sq = jnp.sum((y[:, None, :] - mu[None]) ** 2, axis=-1)
+  elif cov_type == 'diag':
+    prec = pc ** 2
+    sq = (jnp.sum(means ** 2 * prec, 1)[None]
+          - 2.0 * jnp.dot(x, (means * prec).T, precision=_HI)
+          + jnp.dot(x * x, prec.T, precision=_HI))
+  else:
+    prec = pc ** 2
+    sq = (jnp.sum(means ** 2, 1) * prec
+          - 2.0 * jnp.dot(x, means.T, precision=_HI) * prec
+          + jnp.sum(x * x, 1)[:, None] * prec[None])
+  return -0.5 * (d * math.log(2 * math.pi) + sq) + log_det_chol(pc, cov_type, d)
+
+
+def weighted_log_prob(x, params, cov_type):
+  return log_gaussian(x, params.means, params.prec_chol, cov_type) + jnp.log(params.weights)
+
+
+# ---------------------------------------------------------------------------
+# Statistics and the M-step.
+
+
+def _zero_stats(k, d, cov_type):
+  q = {'full': (k, d, d), 'tied': (d, d), 'diag': (k, d), 'spherical': (k, d)}[cov_type]
+  return (jnp.zeros((k,), jnp.float32), jnp.zeros((k, d), jnp.float32),
+          jnp.zeros(q, jnp.float32), jnp.zeros((), jnp.float32))
+
+
+def _chunk_stats(xc, wr, cov_type):
+  """N_k, S_k, Q_k of one chunk; wr = w_i r_ik, (n, K)."""
+  n, d = xc.shape
+  k = wr.shape[1]
+  nk = jnp.sum(wr, axis=0)
+  sx = jnp.dot(wr.T, xc, precision=_HI)
+  if cov_type == 'full':
+    # Built already transposed: (K*D, n) @ (n, D).
+    rxt = (wr.T[:, None, :] * xc.T[None, :, :]).reshape(k * d, n)
+    q = jnp.dot(rxt, xc, precision=_HI).reshape(k, d, d)
+  elif cov_type == 'tied':
+    q = jnp.dot((xc * jnp.sum(wr, 1)[:, None]).T, xc, precision=_HI)
+  else:
+    q = jnp.dot(wr.T, xc * xc, precision=_HI)
+  return nk, sx, q
+
+
+def m_step(nk, sx, q, reg_covar, cov_type):
+  """Parameters from the statistics; returns (weights, means, covariances)."""
+  nk = nk + _EPS10
+  means = sx / nk[:, None]
+  d = means.shape[1]
+  if cov_type == 'full':
+    cov = q / nk[:, None, None] - means[:, :, None] * means[:, None, :]
+    cov = cov + reg_covar * jnp.eye(d, dtype=jnp.float32)
+  elif cov_type == 'tied':
+    cov = (q - jnp.dot((nk[:, None] * means).T, means, precision=_HI)) / jnp.sum(nk)
+    cov = cov + reg_covar * jnp.eye(d, dtype=jnp.float32)
+  else:
+    cov = q / nk[:, None] - means ** 2 + reg_covar
+    if cov_type == 'spherical':
+      cov = jnp.mean(cov, axis=1)
+  return nk / jnp.sum(nk), means, cov
+
+
+def precision_cholesky(cov, cov_type):
+  """U with U U^T = Sigma^-1: the inverse of the covariance's Cholesky factor, transposed."""
+  if cov_type in ('full', 'tied'):
+    chol = jnp.linalg.cholesky(cov)
+    eye = jnp.broadcast_to(jnp.eye(cov.shape[-1], dtype=cov.dtype), cov.shape)
+    return jnp.swapaxes(solve_triangular(chol, eye, lower=True), -1, -2)
+  return jnp.where(cov > 0, 1.0 / jnp.sqrt(jnp.where(cov > 0, cov, 1.0)), jnp.nan)
+
+
+def _resp(xc, wc, yc, params, cov_type):
+  """Responsibilities and per-row log-likelihood, with labelled rows clamped."""
+  wlp = weighted_log_prob(xc, params, cov_type)
+  lpn = jax.nn.logsumexp(wlp, axis=1)
+  r = jnp.exp(wlp - lpn[:, None])
+  k = wlp.shape[1]
+  lab = yc >= 0
+  onehot = jax.nn.one_hot(jnp.where(lab, yc, 0), k, dtype=jnp.float32)
+  r = jnp.where(lab[:, None], onehot, r)
+  ll = jnp.where(lab, jnp.sum(onehot * wlp, 1), lpn)
+  return r, ll
+
+
+def _em_pass(xs, ws, ys, params, cov_type):
+  k, d = params.means.shape
+
+  def step(acc, inp):
+    xc, wc, yc = inp
+    r, ll = _resp(xc, wc, yc, params, cov_type)
+    stats = _chunk_stats(xc, r * wc[:, None], cov_type)
+    return tuple(a + s for a, s in zip(acc, stats + (jnp.sum(wc * ll),))), None
+
+  acc, _ = lax.scan(step, _zero_stats(k, d, cov_type), (xs, ws, ys))
+  return lax.psum(acc, AXIS)
+
+
+def _resp_pass(xs, ws, rs, cov_type):
+  k = rs.shape[-1]
+  d = xs.shape[-1]
+
+  def step(acc, inp):
+    xc, wc, rc = inp
+    stats = _chunk_stats(xc, rc * wc[:, None], cov_type)
+    return tuple(a + s for a, s in zip(acc, stats + (jnp.zeros((), jnp.float32),))), None
+
+  acc, _ = lax.scan(step, _zero_stats(k, d, cov_type), (xs, ws, rs))
+  return lax.psum(acc, AXIS)
+
+
+def _em(xs, ws, ys, params, max_iter, tol, reg_covar, *, cov_type):
+  """EM iterations with scikit-learn's stopping rule |lb - lb_prev| < tol."""
+  n_total = lax.psum(jnp.sum(ws), AXIS)
+
+  def cond(s):
+    it, _, lb, prev, failed = s
+    return (it < max_iter) & ~(jnp.abs(lb - prev) < tol) & ~failed
+
+  def body(s):
+    it, p, lb, _, _ = s
+    nk, sx, q, ll = _em_pass(xs, ws, ys, p, cov_type)
+    weights, means, cov = m_step(nk, sx, q, reg_covar, cov_type)
+    pc = precision_cholesky(cov, cov_type)
+    failed = ~jnp.all(jnp.isfinite(pc))
+    return it + 1, Params(weights, means, pc), ll / n_total, lb, failed
+
+  init = (jnp.zeros((), jnp.int32), params, jnp.full((), -jnp.inf, jnp.float32),
+          jnp.full((), -jnp.inf, jnp.float32), jnp.zeros((), bool))
+  it, params, lb, prev, failed = lax.while_loop(cond, body, init)
+  return params, lb, it, jnp.abs(lb - prev) < tol, failed
+
+
+@functools.partial(jax.jit, static_argnames=('mesh', 'cov_type'))
+def _em_sharded(xs, ws, ys, params, max_iter, tol, reg_covar, *, mesh, cov_type):
+  f = jax.shard_map(
+      functools.partial(_em, cov_type=cov_type), mesh=mesh,
+      in_specs=(P(AXIS), P(AXIS), P(AXIS), P(), P(), P(), P()),
+      out_specs=P(), check_vma=False)
+  return f(xs, ws, ys, params, max_iter, tol, reg_covar)
+
+
+@functools.partial(jax.jit, static_argnames=('mesh', 'cov_type'))
+def _init_sharded(xs, ws, rs, reg_covar, *, mesh, cov_type):
+  f = jax.shard_map(
+      lambda xs, ws, rs: _resp_pass(xs, ws, rs, cov_type), mesh=mesh,
+      in_specs=(P(AXIS), P(AXIS), P(AXIS)), out_specs=P(), check_vma=False)
+  nk, sx, q, _ = f(xs, ws, rs)
+  return m_step(nk, sx, q, reg_covar, cov_type)
+
+
+# ---------------------------------------------------------------------------
+# Public API.
+
+
+def _covariance_from_chol(pc, cov_type):
+  """Sigma = (U U^T)^-1 for the returned parameters."""
+  if cov_type == 'full':
+    return np.stack([np.linalg.inv(u @ u.T) for u in pc.astype(np.float64)]).astype(np.float32)
+  if cov_type == 'tied':
+    u = pc.astype(np.float64)
+    return np.linalg.inv(u @ u.T).astype(np.float32)
+  return (1.0 / pc.astype(np.float64) ** 2).astype(np.float32)
+
+
+def chol_from_precisions(precisions, cov_type):
+  """Lower Cholesky factors of given precisions (scikit-learn's precisions_init)."""
+  p = np.asarray(precisions, np.float64)
+  if cov_type == 'full':
+    return np.stack([np.linalg.cholesky(a) for a in p]).astype(np.float32)
+  if cov_type == 'tied':
+    return np.linalg.cholesky(p).astype(np.float32)
+  return np.sqrt(p).astype(np.float32)
+
+
+def _chunk_rows(a, prep, fill):
+  """Lays a per-row array out like prep.xs (padding with `fill`)."""
+  n_chunks, chunk = prep.ws.shape
+  out = np.full((n_chunks * chunk,) + a.shape[1:], fill, a.dtype)
+  out[:prep.n] = a
+  out = out.reshape((n_chunks, chunk) + a.shape[1:])
+  return jax.device_put(out, jax.sharding.NamedSharding(prep.mesh, P(AXIS)))
+
+
+def _ill_defined():
+  return ValueError(
+      'Fitting the mixture model failed because some components have '
+      'ill-defined empirical covariance (for instance caused by singleton or '
+      'collapsed samples). Try to decrease the number of components, increase '
+      'reg_covar, or scale the input data.')
+
+
+@_sharding.x64
+def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
+        max_iter=100, n_init=1, init_params='kmeans', resp_init=None,
+        weights_init=None, means_init=None, precisions_init=None, labels=None,
+        key=None, mesh=None, chunk=4096):
+  """Fits a Gaussian mixture by EM, keeping the restart with the best bound.
+
+  Args:
+    x: (N, D) data.
+    n_components: K.
+    covariance_type: 'full', 'tied', 'diag' or 'spherical'.
+    tol, reg_covar, max_iter, n_init: as scikit-learn's GaussianMixture.
+    init_params: 'kmeans' (one-hot k-means labels) or 'random' (uniform
+      responsibilities, normalised); used when resp_init is None.
+    resp_init: optional (N, K) or (n_init, N, K) initial responsibilities.
+    weights_init, means_init, precisions_init: override the parameters
+      computed from the initial responsibilities (scikit-learn's semantics:
+      the covariances still come from the responsibilities).
+    labels: optional (N,) ints in [-1, K): rows with y >= 0 keep one-hot
+      responsibilities (semi-supervised EM); -1 marks unlabelled rows.
+    key: jax PRNG key for the initialisations.
+    mesh, chunk: device mesh and rows per block.
+  Returns:
+    GMMResult; `lower_bound` is the mean log-likelihood at the last E-step.
+  """
+  if covariance_type not in COVARIANCE_TYPES:
+    raise ValueError(f'covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}.')
+  if not (isinstance(reg_covar, (int, float)) and reg_covar >= 0):
+    raise ValueError(f'reg_covar must be a non-negative float, got {reg_covar!r}.')
+  validation.check_positive_int(max_iter, 'max_iter', allow_zero=True)
+  validation.check_positive_int(n_init, 'n_init')
+  prep = kmeans.prepare(x, mesh=mesh, chunk=chunk)
+  k, d, n = n_components, prep.xs.shape[-1], prep.n
+  validation.check_n_clusters(k, n, 'n_components')
+  ys = np.full((n,), -1, np.int32) if labels is None else np.asarray(labels)
+  if ys.shape != (n,) or not np.issubdtype(ys.dtype, np.integer):
+    raise ValueError(f'labels must be ({n},) integers, got {ys.shape} {ys.dtype}.')
+  if ((ys < -1) | (ys >= k)).any():
+    raise ValueError(f'labels must lie in [-1, {k}), got values in [{ys.min()}, {ys.max()}].')
+  ys = _chunk_rows(ys.astype(np.int32), prep, -1)
+  key = jax.random.key(0) if key is None else key
+  cov_type = covariance_type
+
+  best = None
+  for i in range(n_init):
+    key, sub = jax.random.split(key)
+    if resp_init is not None:
+      r = np.asarray(resp_init, np.float32)
+      r = r[i] if r.ndim == 3 else r
+    elif init_params == 'kmeans':
+      lab = kmeans.fit(prep, k, key=sub).labels
+      r = np.eye(k, dtype=np.float32)[lab]
+    elif init_params == 'random':
+      r = np.asarray(jax.random.uniform(sub, (n, k), jnp.float32))
+      r /= r.sum(1, keepdims=True)
+    else:
+      raise ValueError(f"init_params must be 'kmeans' or 'random', got {init_params!r}.")
+    if r.shape != (n, k):
+      raise ValueError(f'resp_init must have shape {(n, k)}, got {r.shape}.')
+    weights, means, cov = _init_sharded(prep.xs, prep.ws, _chunk_rows(r, prep, 0.0),
+                                        jnp.float32(reg_covar), mesh=prep.mesh,
+                                        cov_type=cov_type)
+    pc = precision_cholesky(cov, cov_type)
+    if weights_init is not None:
+      weights = jnp.asarray(_check_weights_init(weights_init, k))
+    if means_init is not None:
+      means = jnp.asarray(validation.check_array(means_init, 'means_init') - prep.mean)
+      if means.shape != (k, d):
+        raise ValueError(f'means_init must have shape {(k, d)}, got {means.shape}.')
+    if precisions_init is not None:
+      pc = jnp.asarray(chol_from_precisions(precisions_init, cov_type))
+    if not bool(jnp.all(jnp.isfinite(pc))):
+      raise _ill_defined()
+    params = Params(weights, means, pc)
+    if max_iter == 0:
+      out = (params, -np.inf, 0, False, False)
+    else:
+      out = _em_sharded(prep.xs, prep.ws, ys, params, jnp.int32(max_iter),
+                        jnp.float32(tol), jnp.float32(reg_covar), mesh=prep.mesh,
+                        cov_type=cov_type)
+    params, lb, it, converged, failed = out
+    if bool(failed):
+      raise _ill_defined()
+    lb = float(lb)
+    if best is None or lb > best[1]:
+      best = (params, lb, int(it), bool(converged))
+
+  params, lb, it, converged = best
+  pc = np.asarray(params.prec_chol)
+  return GMMResult(np.asarray(params.weights), np.asarray(params.means) + prep.mean,
+                   _covariance_from_chol(pc, cov_type), pc, converged, lb, it)
+
+
+def _check_weights_init(w, k):
+  w = np.asarray(w, np.float32)
+  if w.shape != (k,) or (w < 0).any() or not np.isfinite(w).all():
+    raise ValueError(f'weights_init must be ({k},) non-negative, got {w}.')
+  if not np.isclose(w.sum(), 1.0, atol=1e-5):
+    raise ValueError(f'weights_init must sum to 1, got {w.sum()}.')
+  return w
+
+
+@functools.partial(jax.jit, static_argnames=('cov_type',))
+def _wlp(x, weights, means, pc, *, cov_type):
+  return weighted_log_prob(x, Params(weights, means, pc), cov_type)
+
+
+def weighted_log_probs(x, weights, means, precisions_cholesky, cov_type):
+  """log pi_k + log N(x_i | k), (N, K), for fitted parameters."""
+  x = validation.check_array(x)
+  shift = np.mean(np.asarray(means, np.float64), axis=0).astype(np.float32)
+  return np.asarray(_wlp(jnp.asarray(x - shift), jnp.asarray(weights, jnp.float32),
+                         jnp.asarray(means - shift, jnp.float32),
+                         jnp.asarray(precisions_cholesky, jnp.float32), cov_type=cov_type))
+
+
+def n_parameters(k, d, cov_type):
+  """Free parameters: covariances + means + (K - 1) weights."""
+  cov = {'full': k * d * (d + 1) / 2, 'diag': k * d, 'tied': d * (d + 1) / 2,
+         'spherical': k}[cov_type]
+  return int(cov + k * d + k - 1)
