@@ -1,0 +1,143 @@
+"""Tests for ssljax.models: shapes, parameter counts against the PyTorch reference, BatchNorm."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from ssljax import models
+
+
+def param_count(tree):
+  return sum(x.size for x in jax.tree.leaves(tree))
+
+
+def abstract_variables(model, shape):
+  return jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros(shape), train=False))
+
+
+def numpy_variables(model, x):
+  """Variables of the right structure from numpy (jax.random init compiles slowly on CPU)."""
+  abstract = jax.eval_shape(lambda: model.init(jax.random.key(0), x, train=False))
+  rng = np.random.default_rng(0)
+
+  def fill(path, s):
+    name = jax.tree_util.keystr(path)
+    if 'var' in name or 'scale' in name:
+      return np.ones(s.shape, s.dtype)
+    if 'mean' in name or 'bias' in name:
+      return np.zeros(s.shape, s.dtype)
+    fan_in = np.prod(s.shape[:-1])
+    return (rng.normal(size=s.shape) / np.sqrt(fan_in)).astype(s.dtype)
+
+  return jax.tree_util.tree_map_with_path(fill, abstract)
+
+
+def torch_wrn_params(depth, widen, num_classes):
+  """Parameter count of shared/torchref/models.py's WideResNet, by formula (torch not installed)."""
+  n = (depth - 4) // 6
+  ch = [16, 16 * widen, 32 * widen, 64 * widen]
+  total = 3 * 16 * 9
+  for g, stride in enumerate([1, 2, 2]):
+    for i in range(n):
+      cin, cout = (ch[g] if i == 0 else ch[g + 1]), ch[g + 1]
+      total += 2 * cin + 9 * cin * cout + 2 * cout + 9 * cout * cout
+      if cin != cout or (stride if i == 0 else 1) != 1:
+        total += cin * cout
+  return total + 2 * ch[3] + ch[3] * num_classes + num_classes
+
+
+def torch_resnet18_params():
+  """Parameter count of shared/torchref/models.py's ResNet18Cifar (backbone, no fc)."""
+  total, cin = 3 * 64 * 9 + 2 * 64, 64
+  for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+    for s in [stride, 1]:
+      total += 9 * cin * cout + 2 * cout + 9 * cout * cout + 2 * cout
+      if s != 1 or cin != cout:
+        total += cin * cout + 2 * cout
+      cin = cout
+  return total
+
+
+def test_param_counts_match_torch_reference():
+  assert torch_wrn_params(28, 2, 10) == 1_467_610  # The FixMatch paper's 1.47M.
+  wrn = models.Classifier(models.get_encoder('wrn28_2'), 10)
+  assert param_count(abstract_variables(wrn, (2, 32, 32, 3))['params']) == torch_wrn_params(28, 2, 10)
+  wrn8 = models.Classifier(models.get_encoder('wrn28_8'), 100)
+  assert param_count(abstract_variables(wrn8, (2, 32, 32, 3))['params']) == torch_wrn_params(28, 8, 100)
+  resnet = abstract_variables(models.get_encoder('resnet18'), (2, 32, 32, 3))
+  assert param_count(resnet['params']) == torch_resnet18_params() == 11_168_832
+
+
+@pytest.mark.parametrize('name,shape,dim', [
+    ('cnn', (2, 8, 8, 1), 128), ('wrn28_2', (2, 32, 32, 3), 128),
+    ('wrn28_8', (2, 32, 32, 3), 512), ('resnet18', (2, 32, 32, 3), 512), ('resnet18', (2, 96, 96, 3), 512)])
+def test_feature_shapes(name, shape, dim):
+  model = models.Classifier(models.get_encoder(name), 7)
+  variables = abstract_variables(model, shape)
+  x = jnp.zeros(shape)
+  logits = jax.eval_shape(lambda v: model.apply(v, x, train=False), variables)
+  feats = jax.eval_shape(lambda v: model.apply(v, x, method='features'), variables)
+  assert logits.shape == (shape[0], 7) and feats.shape == (shape[0], dim)
+  assert feats.dtype == jnp.float32
+
+
+@pytest.mark.parametrize('model,dim', [
+    (models.WideResNet(depth=10, widen=1), 64),  # Same code as WRN-28-2, a quicker compile.
+    (models.ResNet18(), 512)])
+def test_big_encoder_forward(model, dim):
+  # One compiled train-mode forward at batch 2 on a small image.
+  x = np.random.default_rng(1).uniform(size=(2, 8, 8, 3)).astype(np.float32)
+  variables = numpy_variables(model, x)
+  feats, updates = jax.jit(lambda v, x: model.apply(v, x, train=True, mutable=['batch_stats']))(variables, x)
+  assert feats.shape == (2, dim) and bool(jnp.isfinite(feats).all())
+  changed = jax.tree.map(lambda a, b: bool(jnp.any(a != b)), variables['batch_stats'], updates['batch_stats'])
+  assert all(jax.tree.leaves(changed))
+
+
+def test_get_encoder_unknown():
+  with pytest.raises(ValueError, match='wrn28_2'):
+    models.get_encoder('vgg')
+
+
+def test_cnn_batchnorm_train_and_eval():
+  model = models.Classifier(models.CNN(width=4, bn_momentum=0.9), 10)
+  x = np.random.default_rng(1).uniform(size=(8, 8, 8, 1)).astype(np.float32)
+  variables = numpy_variables(model, x)
+  assert param_count(variables['params']) == (9 * 4 + 9 * 4 * 8 + 9 * 8 * 16 + 2 * (4 + 8 + 16)
+                                              + 16 * 10 + 10)
+  logits, updates = jax.jit(lambda v, x: model.apply(v, x, train=True, mutable=['batch_stats']))(variables, x)
+  assert logits.shape == (8, 10)
+  stats = variables['batch_stats']['encoder']['BatchNorm_0']
+  new = updates['batch_stats']['encoder']['BatchNorm_0']
+  h = jax.lax.conv_general_dilated(x, variables['params']['encoder']['Conv_0']['kernel'], (1, 1), 'SAME',
+                                   dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  np.testing.assert_allclose(new['mean'], 0.9 * stats['mean'] + 0.1 * h.mean((0, 1, 2)), rtol=1e-4, atol=1e-6)
+  np.testing.assert_allclose(new['var'], 0.9 * stats['var'] + 0.1 * h.var((0, 1, 2)), rtol=1e-4, atol=1e-6)
+  # Eval mode: deterministic and each example independent of the rest of the batch.
+  evaluate = jax.jit(lambda v, x: model.apply(v, x, train=False))
+  a = evaluate(variables, x)
+  b = evaluate(variables, x[::-1])[::-1]
+  np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+  np.testing.assert_array_equal(a, evaluate(variables, x))
+
+
+def test_batchnorm_axis_name_in_shard_map():
+  devices = jax.devices()
+  mesh = jax.make_mesh((len(devices),), ('data',))
+  model = models.Classifier(models.get_encoder('cnn', width=4, axis_name='data'), 10)
+  reference = models.Classifier(models.get_encoder('cnn', width=4), 10)
+  x = np.random.default_rng(1).normal(size=(2 * len(devices), 8, 8, 1)).astype(np.float32)
+  variables = numpy_variables(reference, x)
+
+  def step(v, x):
+    return model.apply(v, x, train=True, mutable=['batch_stats'])
+
+  sharded = jax.jit(jax.shard_map(step, mesh=mesh, in_specs=(P(), P('data')),
+                                  out_specs=(P('data'), P())))
+  logits, updates = sharded(variables, jax.device_put(x, NamedSharding(mesh, P('data'))))
+  ref_logits, ref_updates = jax.jit(
+      lambda v, x: reference.apply(v, x, train=True, mutable=['batch_stats']))(variables, x)
+  np.testing.assert_allclose(logits, ref_logits, rtol=1e-4, atol=1e-5)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
+               updates, ref_updates)
