@@ -36,6 +36,11 @@ def test_linear_probe_40_labels_matches_reference(digits):
     raw.append(evaluate.linear_probe(xtr, ytr, xte, yte, labelled_idx=idx,
                                      standardize_with=False))
     std.append(evaluate.linear_probe(xtr, ytr, xte, yte, labelled_idx=idx))
+  # Default statistics are those of ALL training features, not the labelled.
+  assert std[-1] == evaluate.linear_probe(xtr, ytr, xte, yte, labelled_idx=idx,
+                                          standardize_with=xtr)
+  assert std[-1] != evaluate.linear_probe(xtr, ytr, xte, yte, labelled_idx=idx,
+                                          standardize_with=xtr[idx])
   # Reference (unstandardised logistic regression, C=1): 83.3%.
   assert np.mean(raw) == pytest.approx(0.833, abs=2 * ONE_IMAGE)
   # Standardising raw pixels (near-constant borders get unit variance) costs
