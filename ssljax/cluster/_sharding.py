@@ -36,8 +36,14 @@ def x64(f):
 
 
 def layout(n, n_dev, chunk):
-  """(n_chunks, chunk) with n_chunks % n_dev == 0 and minimal padding."""
+  """(n_chunks, chunk) with n_chunks % n_dev == 0 and little padding.
+
+  Small inputs (one chunk per device) are padded to a power of two rows so
+  that many small fits share one compiled kernel.
+  """
   per_dev = max(1, math.ceil(n / n_dev))
+  if per_dev <= chunk:
+    return n_dev, min(chunk, max(64, 1 << (per_dev - 1).bit_length()))
   n_local = max(1, math.ceil(per_dev / chunk))
   chunk = math.ceil(per_dev / n_local)
   return n_local * n_dev, chunk

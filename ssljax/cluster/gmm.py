@@ -305,7 +305,7 @@ def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
     raise ValueError(f'reg_covar must be a non-negative float, got {reg_covar!r}.')
   validation.check_positive_int(max_iter, 'max_iter', allow_zero=True)
   validation.check_positive_int(n_init, 'n_init')
-  prep = kmeans.prepare(x, mesh=mesh, chunk=chunk)
+  prep = kmeans.prepare(x, mesh=mesh, chunk=chunk, pad_features=False)
   k, d, n = n_components, prep.xs.shape[-1], prep.n
   validation.check_n_clusters(k, n, 'n_components')
   ys = np.full((n,), -1, np.int32) if labels is None else np.asarray(labels)

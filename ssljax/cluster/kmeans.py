@@ -214,6 +214,7 @@ def _kmeans_plusplus(x, w, n_valid, u, *, k):
   `u` holds the uniforms, consumed in scikit-learn's order.
   """
   trials = n_local_trials(k)
+  u = jnp.concatenate([u, jnp.zeros((trials,), u.dtype)])  # k = 1: traced, never read
   xn = jnp.sum(x * x, axis=1)
 
   def dist(c):  # (N, L) squared distances to the rows of c
@@ -249,21 +250,43 @@ class Prepared(NamedTuple):
   """Data laid out for the kernels: centred, padded, chunked and sharded."""
   xs: jax.Array
   ws: jax.Array
-  mean: np.ndarray
+  mean: np.ndarray   # (D,) the shift, unpadded
   n: int
   mesh: object
 
+  @property
+  def d(self):
+    return self.mean.shape[0]
 
-def prepare(x, sample_weight=None, *, mesh=None, chunk=4096, center=True):
-  """Validates x and lays it out as (n_chunks, chunk, D) over the mesh."""
+  def pad(self, c):
+    """Centres (..., D) in data coordinates -> shifted, padded kernel coordinates."""
+    c = np.asarray(c, np.float32) - self.mean
+    extra = self.xs.shape[-1] - self.d
+    return np.pad(c, [(0, 0)] * (c.ndim - 1) + [(0, extra)]) if extra else c
+
+  def unpad(self, c):
+    return np.asarray(c)[..., :self.d] + self.mean
+
+
+def prepare(x, sample_weight=None, *, mesh=None, chunk=4096, center=True,
+            pad_features=True):
+  """Validates x and lays it out as (n_chunks, chunk, D) over the mesh.
+
+  Small inputs get zero feature columns up to a power of two (distances and
+  centres are unchanged), so that many small fits share compiled kernels.
+  """
   x = validation.check_array(x)
-  w = validation.check_weights(sample_weight, x.shape[0])
+  n, d = x.shape
+  w = validation.check_weights(sample_weight, n)
   mesh = _sharding.data_mesh() if mesh is None else mesh
-  mean = x.mean(axis=0, dtype=np.float64).astype(np.float32) if center else None
-  xs, ws = _sharding.to_chunks(x, w, mesh, chunk, shift=mean)
-  if mean is None:
-    mean = np.zeros((x.shape[1],), np.float32)
-  return Prepared(xs, ws, mean, x.shape[0], mesh)
+  mean = (x.mean(axis=0, dtype=np.float64) if center else np.zeros(d)).astype(np.float32)
+  if pad_features and n * d <= 1 << 16 and d < 64:
+    dp = max(16, 1 << (d - 1).bit_length())
+    x = np.pad(x - mean, ((0, 0), (0, dp - d)))
+    xs, ws = _sharding.to_chunks(x, w, mesh, chunk)
+  else:
+    xs, ws = _sharding.to_chunks(x, w, mesh, chunk, shift=mean if center else None)
+  return Prepared(xs, ws, mean, n, mesh)
 
 
 def _flat(prep):
@@ -284,7 +307,7 @@ def kmeans_plusplus(x, n_clusters, *, key=None, uniforms=None, sample_weight=Non
   u = _uniforms(n_clusters, key, uniforms)
   xf, wf = _flat(prep)
   c, idx = _kmeans_plusplus(xf, wf, jnp.int32(prep.n), u, k=n_clusters)
-  return np.asarray(c) + prep.mean, np.asarray(idx)
+  return prep.unpad(c), np.asarray(idx)
 
 
 def _uniforms(k, key, uniforms):
@@ -356,10 +379,9 @@ def fit(x, n_clusters, *, init='k-means++', n_init=1, max_iter=300, tol=1e-4,
   else:
     c = validation.check_array(init, name='init')
     c = c[None] if c.ndim == 2 else c
-    if c.shape[1:] != (n_clusters, prep.xs.shape[-1]):
-      raise ValueError(f'init has shape {c.shape[1:]}, expected '
-                       f'{(n_clusters, prep.xs.shape[-1])}.')
-    inits = [jnp.asarray(ci - prep.mean) for ci in c]
+    if c.shape[1:] != (n_clusters, prep.d):
+      raise ValueError(f'init has shape {c.shape[1:]}, expected {(n_clusters, prep.d)}.')
+    inits = list(prep.pad(c))
 
   best = None
   for c0 in inits:
@@ -374,13 +396,13 @@ def fit(x, n_clusters, *, init='k-means++', n_init=1, max_iter=300, tol=1e-4,
       continue
     best = (c, lab, inertia, int(it))
   c, lab, inertia, it = best
-  return KMeansResult(np.asarray(c) + prep.mean, lab, inertia, it)
+  return KMeansResult(prep.unpad(c), lab, inertia, it)
 
 
 def _tolerance(prep, tol):
   if tol == 0:
     return 0.0
-  xf = np.asarray(prep.xs).reshape(-1, prep.xs.shape[-1])[:prep.n]
+  xf = np.asarray(prep.xs).reshape(-1, prep.xs.shape[-1])[:prep.n, :prep.d]
   return float(np.mean(np.var(xf, axis=0, dtype=np.float64)) * tol)
 
 
@@ -390,11 +412,10 @@ def predict(x, centers, *, mesh=None, chunk=4096, sample_weight=None):
   centers = validation.check_array(centers, name='centers')
   prep = x if isinstance(x, Prepared) else prepare(
       x, sample_weight, mesh=mesh, chunk=chunk)
-  if centers.shape[1] != prep.xs.shape[-1]:
-    raise ValueError(f'x has {prep.xs.shape[-1]} features, centres have '
-                     f'{centers.shape[1]}.')
-  lab, inertia = _predict_sharded(prep.xs, prep.ws,
-                                  jnp.asarray(centers - prep.mean), mesh=prep.mesh)
+  if centers.shape[1] != prep.d:
+    raise ValueError(f'x has {prep.d} features, centres have {centers.shape[1]}.')
+  lab, inertia = _predict_sharded(prep.xs, prep.ws, jnp.asarray(prep.pad(centers)),
+                                  mesh=prep.mesh)
   return np.asarray(lab).reshape(-1)[:prep.n], float(inertia)
 
 

@@ -1,0 +1,236 @@
+"""Label propagation and label spreading (graph-based semi-supervised): JAX core.
+
+With label matrix Y (one-hot rows for labelled points, zeros otherwise):
+
+  propagation (Zhu & Ghahramani 2002): F <- P F, then labelled rows reset to Y,
+    P = W / rowsum(W);
+  spreading (Zhou et al. 2004): F <- alpha S F + (1 - alpha) Y,
+    S = D^-1/2 W' D^-1/2, W' = W without self-loops, D = column sums of W'.
+
+W is either the RBF kernel exp(-gamma ||x_i - x_j||^2) (dense) or the kNN
+connectivity graph (W_ij = 1 if j is among the k nearest points of i, i
+itself included), exactly as scikit-learn builds them. Iterations stop when
+sum |F - F_prev| < tol or after max_iter; the rows of F are then normalised.
+"""
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from ssljax.cluster import validation
+
+_HI = lax.Precision.HIGHEST
+
+
+class LPResult(NamedTuple):
+  label_distributions: np.ndarray  # (N, C), rows sum to 1 (or are all 0)
+  transduction: np.ndarray         # (N,) class indices
+  n_iter: int
+
+
+# ---------------------------------------------------------------------------
+# Exact kNN.
+
+
+def _topk_smallest_blocked(d, k, block):
+  """Exact k smallest per row of d (q, M) without a top-k over all M.
+
+  Any row's k smallest values lie in the k blocks (of `block` columns) with
+  the smallest block minima: a block holding one of them has its minimum at
+  or below the k-th smallest value, and at most k blocks can. So: block
+  minima, top-k over M / block of them, gather k * block candidates, top-k.
+  """
+  q, m = d.shape
+  nb = m // block
+  blocks = d.reshape(q, nb, block)
+  _, bi = lax.top_k(-jnp.min(blocks, axis=2), k)              # (q, k)
+  cand = jnp.take_along_axis(blocks, bi[:, :, None], axis=1)  # (q, k, block)
+  col = bi[:, :, None] * block + jnp.arange(block, dtype=bi.dtype)
+  v, j = lax.top_k(-cand.reshape(q, k * block), k)
+  return -v, jnp.take_along_axis(col.reshape(q, k * block), j, axis=1)
+
+
+@functools.partial(jax.jit, static_argnames=('k', 'chunk', 'block'))
+def _knn(queries, points, *, k, chunk, block):
+  m = points.shape[0]
+  pad = (-m) % block
+  pn = jnp.sum(points * points, axis=1)
+  pn = jnp.concatenate([pn, jnp.full((pad,), jnp.inf, jnp.float32)])
+  pts = jnp.concatenate([points, jnp.zeros((pad, points.shape[1]), jnp.float32)])
+  p2 = -2.0 * pts
+
+  def one(qc):
+    d = jnp.dot(qc, p2.T, precision=_HI) + pn[None]   # ||p||^2 - 2 q.p
+    if block > 1 and k * block < m:
+      return _topk_smallest_blocked(d, k, block)[1]
+    return lax.top_k(-d, k)[1]
+
+  n = queries.shape[0]
+  qpad = (-n) % chunk
+  qs = jnp.concatenate([queries, jnp.zeros((qpad, queries.shape[1]), jnp.float32)])
+  out = lax.map(one, qs.reshape(-1, chunk, queries.shape[1]))
+  return out.reshape(-1, k)[:n].astype(jnp.int32)
+
+
+def knn(queries, points, k, *, chunk=256, block=32):
+  """Indices (n, k) of the k nearest `points` of each query, nearest first."""
+  queries = validation.check_array(queries, 'queries')
+  points = validation.check_array(points, 'points')
+  validation.check_n_clusters(k, points.shape[0], 'n_neighbors')
+  shift = points.mean(0, dtype=np.float64).astype(np.float32)
+  chunk = max(1, min(chunk, queries.shape[0]))
+  block = block if points.shape[0] >= 4 * k * block else 1
+  return np.asarray(_knn(jnp.asarray(queries - shift), jnp.asarray(points - shift),
+                         k=k, chunk=chunk, block=block))
+
+
+@jax.jit
+def rbf_kernel(a, b, gamma):
+  d = (jnp.sum(a * a, 1)[:, None] - 2.0 * jnp.dot(a, b.T, precision=_HI)
+       + jnp.sum(b * b, 1)[None])
+  return jnp.exp(-gamma * jnp.maximum(d, 0.0))
+
+
+# ---------------------------------------------------------------------------
+# Graph operators: F -> G F.
+
+
+def _knn_operator(nbrs, variant):
+  n, k = nbrs.shape
+  if variant == 'propagation':
+    return lambda f: jnp.mean(f[nbrs], axis=1)
+  keep = (nbrs != jnp.arange(n)[:, None]).astype(jnp.float32)  # drop self-loops
+  deg = jax.ops.segment_sum(keep.reshape(-1), nbrs.reshape(-1), n)
+  s = 1.0 / jnp.sqrt(jnp.where(deg > 0, deg, 1.0))
+  return lambda f: s[:, None] * jnp.sum((f * s[:, None])[nbrs] * keep[:, :, None], axis=1)
+
+
+def _dense_operator(w, variant):
+  if variant == 'propagation':
+    w = w / jnp.sum(w, axis=1, keepdims=True)
+  else:
+    w = w * (1.0 - jnp.eye(w.shape[0], dtype=w.dtype))
+    deg = jnp.sum(w, axis=0)
+    s = 1.0 / jnp.sqrt(jnp.where(deg > 0, deg, 1.0))
+    w = s[:, None] * w * s[None]
+  return lambda f: jnp.dot(w, f, precision=_HI)
+
+
+def _iterate(graph, y, alpha, max_iter, tol, variant):
+  """scikit-learn's loop: test sum |F - F_prev| < tol, then update."""
+  labelled = (y >= 0)[:, None]
+  y0 = jnp.where(labelled, jax.nn.one_hot(jnp.maximum(y, 0), graph.n_classes,
+                                          dtype=jnp.float32), 0.0)
+  static = y0 if variant == 'propagation' else (1.0 - alpha) * y0
+
+  def update(f):
+    g = graph.apply(f)
+    if variant == 'propagation':
+      norm = jnp.sum(g, axis=1, keepdims=True)
+      g = g / jnp.where(norm == 0, 1.0, norm)
+      return jnp.where(labelled, static, g)
+    return alpha * g + static
+
+  def cond(s):
+    it, f, prev = s
+    return (it < max_iter) & (jnp.sum(jnp.abs(f - prev)) >= tol)
+
+  def body(s):
+    it, f, _ = s
+    return it + 1, update(f), f
+
+  it, f, _ = lax.while_loop(cond, body, (jnp.zeros((), jnp.int32), y0, jnp.zeros_like(y0)))
+  norm = jnp.sum(f, axis=1, keepdims=True)
+  f = f / jnp.where(norm == 0, 1.0, norm)
+  return f, jnp.argmax(f, axis=1), it
+
+
+class _Graph(NamedTuple):
+  apply: object
+  n_classes: int
+
+
+@functools.partial(jax.jit, static_argnames=('n_classes', 'variant'))
+def _fit_knn(nbrs, y, alpha, max_iter, tol, *, n_classes, variant):
+  graph = _Graph(_knn_operator(nbrs, variant), n_classes)
+  return _iterate(graph, y, alpha, max_iter, tol, variant)
+
+
+@functools.partial(jax.jit, static_argnames=('n_classes', 'variant'))
+def _fit_dense(w, y, alpha, max_iter, tol, *, n_classes, variant):
+  graph = _Graph(_dense_operator(w, variant), n_classes)
+  return _iterate(graph, y, alpha, max_iter, tol, variant)
+
+
+@functools.partial(jax.jit, static_argnames=('n_classes', 'variant'))
+def _fit_rbf(x, y, gamma, alpha, max_iter, tol, *, n_classes, variant):
+  graph = _Graph(_dense_operator(rbf_kernel(x, x, gamma), variant), n_classes)
+  return _iterate(graph, y, alpha, max_iter, tol, variant)
+
+
+def fit(x, y, n_classes=None, *, variant='spreading', kernel='rbf', gamma=20.0,
+        n_neighbors=7, alpha=0.2, max_iter=30, tol=1e-3, nbrs=None, affinity=None):
+  """Transductive label propagation / spreading.
+
+  Args:
+    x: (N, D) data or embeddings.
+    y: (N,) class indices in [0, n_classes), -1 for unlabelled points.
+    n_classes: C (default max(y) + 1).
+    variant: 'spreading' or 'propagation'.
+    kernel: 'rbf' (dense N x N, for moderate N) or 'knn'.
+    gamma, n_neighbors, alpha, max_iter, tol: as scikit-learn.
+    nbrs: optional precomputed (N, n_neighbors) kNN indices.
+    affinity: optional dense (N, N) affinity W (overrides kernel).
+  Returns:
+    LPResult(label_distributions, transduction, n_iter).
+  """
+  if variant not in ('spreading', 'propagation'):
+    raise ValueError(f"variant must be 'spreading' or 'propagation', got {variant!r}.")
+  x = validation.check_array(x)
+  y = np.asarray(y)
+  if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer):
+    raise ValueError(f'y must be ({x.shape[0]},) integers, got {y.shape} {y.dtype}.')
+  n_classes = int(y.max()) + 1 if n_classes is None else n_classes
+  if n_classes < 1 or (y < -1).any() or (y >= n_classes).any():
+    raise ValueError(f'y must lie in [-1, {n_classes}) with at least one label.')
+  if variant == 'spreading' and not 0 < alpha < 1:
+    raise ValueError(f'alpha must be in (0, 1), got {alpha}.')
+  validation.check_positive_int(max_iter, 'max_iter', allow_zero=True)
+  args = (jnp.asarray(y, jnp.int32), jnp.float32(alpha or 0.0), jnp.int32(max_iter),
+          jnp.float32(tol))
+  if affinity is not None:
+    w = validation.check_array(affinity, 'affinity')
+    if w.shape != (x.shape[0],) * 2:
+      raise ValueError(f'affinity must be {(x.shape[0],) * 2}, got {w.shape}.')
+    f, t, it = _fit_dense(jnp.asarray(w), *args, n_classes=n_classes, variant=variant)
+  elif kernel == 'knn':
+    nbrs = knn(x, x, n_neighbors) if nbrs is None else nbrs
+    f, t, it = _fit_knn(jnp.asarray(nbrs), *args, n_classes=n_classes, variant=variant)
+  elif kernel == 'rbf':
+    if not gamma > 0:
+      raise ValueError(f'gamma must be > 0, got {gamma}.')
+    shift = x.mean(0, dtype=np.float64).astype(np.float32)
+    f, t, it = _fit_rbf(jnp.asarray(x - shift), args[0], jnp.float32(gamma), *args[1:],
+                        n_classes=n_classes, variant=variant)
+  else:
+    raise ValueError(f"kernel must be 'rbf' or 'knn', got {kernel!r}.")
+  return LPResult(np.asarray(f), np.asarray(t), int(it))
+
+
+def predict_proba(x_train, label_distributions, x, *, kernel='rbf', gamma=20.0,
+                  n_neighbors=7):
+  """Inductive class probabilities for new points (scikit-learn's rule)."""
+  f = jnp.asarray(label_distributions, jnp.float32)
+  if kernel == 'knn':
+    p = np.asarray(jnp.sum(f[knn(x, x_train, n_neighbors)], axis=1))
+  else:
+    x_train = validation.check_array(x_train)
+    x = validation.check_array(x)
+    shift = x_train.mean(0, dtype=np.float64).astype(np.float32)
+    w = rbf_kernel(jnp.asarray(x - shift), jnp.asarray(x_train - shift), jnp.float32(gamma))
+    p = np.asarray(jnp.dot(w, f, precision=_HI))
+  norm = p.sum(1, keepdims=True)
+  return p / np.where(norm == 0, 1.0, norm)
