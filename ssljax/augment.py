@@ -1,0 +1,275 @@
+"""Per-example image augmentations in JAX.
+
+Every random function takes a PRNG key and one float32 image in [0, 1], HWC, and
+returns an image of the same shape in [0, 1]; vmap them over a batch with one key
+per example and jit the result. Grayscale (C=1) images work everywhere.
+"""
+import functools
+import math
+
+import dm_pix as pix
+import jax
+import jax.numpy as jnp
+from jax.scipy import ndimage
+
+CUTOUT_FILL = 0.5  # Gray, as FixMatch's Cutout.
+STRONG_NOISE = 0.05  # Gaussian noise std of the 'affine' strong view.
+
+
+# ----------------------------------------------------------------- building blocks
+
+def grayscale(image):
+  """Luma (Rec. 601) as [H, W, 1]; a C=1 image is returned as is."""
+  if image.shape[-1] == 1:
+    return image
+  return pix.rgb_to_grayscale(image, keep_dims=True)
+
+
+def blend(image, other, factor):
+  """PIL ImageEnhance convention: factor 0 gives `other`, 1 gives `image`."""
+  return other + factor * (image - other)
+
+
+def flip_lr(image, u):
+  """Mirrors left-right when the uniform draw u < 0.5."""
+  return jnp.where(u < 0.5, image[:, ::-1], image)
+
+
+def between(u, lo, hi):
+  """Maps uniform [0, 1) draws to [lo, hi)."""
+  return lo + (hi - lo) * u
+
+
+def warp(image, matrix, shift, mode='nearest'):
+  """Bilinear affine warp about the image centre.
+
+  Output pixel p = (y, x) samples the input at matrix @ (p - centre) + centre - shift,
+  so `shift` moves the content by that many (sub)pixels and `matrix` is the inverse
+  of the map applied to the content.
+  """
+  h, w, _ = image.shape
+  centre = jnp.array([(h - 1) / 2, (w - 1) / 2], jnp.float32)
+  grid = jnp.stack(jnp.meshgrid(jnp.arange(h, dtype=jnp.float32),
+                                jnp.arange(w, dtype=jnp.float32), indexing='ij'), -1)
+  src = (grid - centre) @ jnp.asarray(matrix, jnp.float32).T + centre - shift
+  sample = lambda channel: ndimage.map_coordinates(
+      channel, [src[..., 0], src[..., 1]], order=1, mode=mode)
+  return jax.vmap(sample, in_axes=-1, out_axes=-1)(image)
+
+
+def affine_matrix(angle=0.0, scale=1.0, shear_x=0.0, shear_y=0.0):
+  """(Inverse) sampling matrix in (y, x) coordinates; angle in radians, scale > 1 zooms in."""
+  c, s = jnp.cos(angle), jnp.sin(angle)
+  rotation = jnp.array([[c, -s], [s, c]])
+  shear = jnp.array([[1.0, shear_y], [shear_x, 1.0]])
+  return rotation @ shear / scale
+
+
+def gaussian(key, image):
+  """Standard normal noise like image, drawn flat: a multi-dimensional draw compiles several
+  times slower on XLA:CPU with jax_threefry_partitionable (jax 0.10 default)."""
+  return jax.random.normal(key, (image.size,), image.dtype).reshape(image.shape)
+
+
+def translate(image, u, max_shift, mode='reflect'):
+  """Continuous shift of up to max_shift pixels along each axis; u: two uniform draws."""
+  return warp(image, jnp.eye(2), between(u, -max_shift, max_shift), mode=mode)
+
+
+def cutout(image, u, size: int, fill: float = CUTOUT_FILL):
+  """Fills a size x size square centred at a random pixel (it may overhang the border); u: two uniform draws."""
+  if size <= 0:
+    return image
+  h, w, _ = image.shape
+  y0 = jnp.floor(u[0] * h).astype(jnp.int32) - size // 2
+  x0 = jnp.floor(u[1] * w).astype(jnp.int32) - size // 2
+  ys = jnp.arange(h)[:, None, None]
+  xs = jnp.arange(w)[None, :, None]
+  inside = (ys >= y0) & (ys < y0 + size) & (xs >= x0) & (xs < x0 + size)
+  return jnp.where(inside, jnp.asarray(fill, image.dtype), image)
+
+
+# ----------------------------------------------------------------- weak view
+# Each view draws its uniforms in one call: every threefry call adds XLA:CPU compile time.
+
+def weak(key, image, *, allow_flip: bool, max_shift: float, noise: float = 0.0):
+  """Flip (if allowed), continuous shift of up to max_shift pixels (reflect padding), noise."""
+  u_key, noise_key = jax.random.split(key)
+  u = jax.random.uniform(u_key, (3,))
+  if allow_flip:
+    image = flip_lr(image, u[0])
+  if max_shift:
+    image = translate(image, u[1:3], max_shift)
+  if noise:
+    image = image + noise * gaussian(noise_key, image)
+  return jnp.clip(image, 0.0, 1.0)
+
+
+# ----------------------------------------------------------------- strong views
+
+def _affine_view(image, u, noise_key, max_shift):
+  """Small random affine warp + brightness/contrast jitter + noise (the strong view that worked on digits)."""
+  matrix = affine_matrix(angle=between(u[0], -1.0, 1.0) * math.radians(20),
+                         scale=between(u[1], 0.85, 1.15),
+                         shear_x=between(u[2], -0.3, 0.3))
+  image = warp(image, matrix, between(u[3:5], -max_shift, max_shift))
+  image = blend(image, jnp.mean(grayscale(image)), between(u[5], 0.7, 1.3))  # Contrast.
+  image = image + between(u[6], -0.15, 0.15)  # Brightness.
+  return image + STRONG_NOISE * gaussian(noise_key, image)
+
+
+def _equalize(image):
+  """Histogram equalisation of each channel over 256 levels (PIL's ImageOps.equalize, roughly)."""
+  def channel(x):
+    q = jnp.clip(jnp.round(x * 255), 0, 255).astype(jnp.int32)
+    cdf = jnp.cumsum(jnp.bincount(q.ravel(), length=256))
+    lowest = cdf[q.min()]  # Pixels at the lowest level map to 0.
+    spread = cdf[-1] - lowest
+    return jnp.where(spread > 0, (cdf[q] - lowest) / jnp.maximum(spread, 1), x)
+  return jax.vmap(channel, in_axes=-1, out_axes=-1)(image)
+
+
+def _autocontrast(image):
+  lo = image.min(axis=(0, 1), keepdims=True)
+  hi = image.max(axis=(0, 1), keepdims=True)
+  return jnp.where(hi > lo, (image - lo) / jnp.maximum(hi - lo, 1e-6), image)
+
+
+def _posterize(image, bits):
+  step = 2.0 ** (8 - bits)
+  return jnp.floor(jnp.floor(image * 255.999) / step) * step / 255.0
+
+
+def _smooth(image):
+  """PIL's SMOOTH filter (3x3, centre 5, others 1, /13), edge-padded, per channel."""
+  kernel = jnp.array([[1, 1, 1], [1, 5, 1], [1, 1, 1]], image.dtype) / 13
+  padded = jnp.pad(image, ((1, 1), (1, 1), (0, 0)), mode='edge')
+  conv = lambda x: jax.scipy.signal.convolve2d(x, kernel, mode='valid')
+  return jax.vmap(conv, in_axes=-1, out_axes=-1)(padded)
+
+
+# RandAugment ops: (image, magnitude in [0, 1], sign in {-1, 1}) -> image. Magnitude 0 is
+# (nearly) the identity for all but autocontrast and equalize, which have no magnitude.
+_ENHANCE = 0.9  # Enhance factors range over 1 +- 0.9.
+RANDAUGMENT_OPS = (
+    ('identity', lambda x, m, s: x),
+    ('autocontrast', lambda x, m, s: _autocontrast(x)),
+    ('equalize', lambda x, m, s: _equalize(x)),
+    ('rotate', lambda x, m, s: warp(x, affine_matrix(angle=s * m * math.radians(30)), jnp.zeros(2))),
+    ('solarize', lambda x, m, s: jnp.where(x > 1.0 - m, 1.0 - x, x)),
+    ('color', lambda x, m, s: blend(x, grayscale(x), 1.0 + s * m * _ENHANCE)),
+    ('posterize', lambda x, m, s: _posterize(x, 8 - jnp.round(4 * m))),
+    ('contrast', lambda x, m, s: blend(x, jnp.mean(grayscale(x)), 1.0 + s * m * _ENHANCE)),
+    ('brightness', lambda x, m, s: x * (1.0 + s * m * _ENHANCE)),
+    ('sharpness', lambda x, m, s: blend(x, _smooth(x), 1.0 + s * m * _ENHANCE)),
+    ('shear_x', lambda x, m, s: warp(x, affine_matrix(shear_x=s * m * 0.3), jnp.zeros(2))),
+    ('shear_y', lambda x, m, s: warp(x, affine_matrix(shear_y=s * m * 0.3), jnp.zeros(2))),
+    ('translate_x', lambda x, m, s: warp(x, jnp.eye(2), jnp.array([0.0, s * m * 0.3 * x.shape[1]]))),
+    ('translate_y', lambda x, m, s: warp(x, jnp.eye(2), jnp.array([s * m * 0.3 * x.shape[0], 0.0]))),
+)
+
+
+def randaugment_op(image, u):
+  """One RandAugment op chosen uniformly, with a uniform magnitude and a random sign; u: three uniform draws."""
+  index = jnp.minimum(jnp.floor(u[0] * len(RANDAUGMENT_OPS)).astype(jnp.int32), len(RANDAUGMENT_OPS) - 1)
+  sign = jnp.where(u[2] < 0.5, -1.0, 1.0)
+  branches = [functools.partial(lambda f, x, m, s: jnp.clip(f(x, m, s), 0.0, 1.0), f)
+              for _, f in RANDAUGMENT_OPS]
+  return jax.lax.switch(index, branches, image, u[1], sign)
+
+
+def strong(key, image, *, allow_flip: bool, max_shift: float, num_ops: int = 2,
+           cutout: float = 0.5, style: str = 'affine'):
+  """Strong view: flip (if allowed), then a random warp or RandAugment, then Cutout.
+
+  style='affine': rotation +-20 deg, zoom 0.85-1.15, shear +-0.3 and a shift of up to
+    max_shift pixels, then contrast/brightness jitter and noise.
+  style='randaugment': a shift of up to max_shift pixels (FixMatch's strong view starts
+    from the weak one), then num_ops ops of RANDAUGMENT_OPS.
+  Cutout fills a square of side round(cutout * H) with gray.
+  """
+  u_key, noise_key = jax.random.split(key)
+  u = jax.random.uniform(u_key, (5 + max(7, 3 * num_ops),))
+  if allow_flip:
+    image = flip_lr(image, u[0])
+  view = u[5:]
+  if style == 'affine':
+    image = jnp.clip(_affine_view(image, view, noise_key, max_shift), 0.0, 1.0)
+  elif style == 'randaugment':
+    if max_shift:
+      image = translate(image, u[1:3], max_shift)
+    for i in range(num_ops):
+      image = randaugment_op(image, view[3 * i:3 * i + 3])
+  else:
+    raise ValueError(f"unknown strong style {style!r}; choose 'affine' or 'randaugment'.")
+  image = cutout_fraction(image, u[3:5], cutout)
+  return jnp.clip(image, 0.0, 1.0)
+
+
+def cutout_fraction(image, u, fraction: float):
+  return cutout(image, u, int(round(fraction * image.shape[0])))
+
+
+# ----------------------------------------------------------------- SimCLR view
+
+def random_resized_crop(image, u, area=(0.08, 1.0), aspect=(3 / 4, 4 / 3)):
+  """Crop of random area fraction and aspect ratio, resized bilinearly back to H x W; u: four uniform draws."""
+  h, w, _ = image.shape
+  frac = between(u[0], *area)
+  ratio = jnp.exp(between(u[1], math.log(aspect[0]), math.log(aspect[1])))
+  # Out-of-range sizes are clipped instead of resampled (torchvision retries 10 times).
+  ch = jnp.clip(h * jnp.sqrt(frac / ratio), 1.0, h)
+  cw = jnp.clip(w * jnp.sqrt(frac * ratio), 1.0, w)
+  y0 = u[2] * (h - ch)
+  x0 = u[3] * (w - cw)
+  ys = y0 + (jnp.arange(h) + 0.5) * ch / h - 0.5
+  xs = x0 + (jnp.arange(w) + 0.5) * cw / w - 0.5
+  yy, xx = jnp.meshgrid(ys, xs, indexing='ij')
+  sample = lambda channel: ndimage.map_coordinates(channel, [yy, xx], order=1, mode='nearest')
+  return jax.vmap(sample, in_axes=-1, out_axes=-1)(image)
+
+
+def color_jitter(image, u, strength):
+  """SimCLR colour jitter: brightness/contrast/saturation factors 1 +- 0.8s, hue +-0.2s (RGB only); u: four draws."""
+  factor = lambda v: between(v, 1 - 0.8 * strength, 1 + 0.8 * strength)
+  image = jnp.clip(image * factor(u[0]), 0.0, 1.0)
+  image = jnp.clip(blend(image, jnp.mean(grayscale(image)), factor(u[1])), 0.0, 1.0)
+  if image.shape[-1] == 3:
+    image = jnp.clip(blend(image, grayscale(image), factor(u[2])), 0.0, 1.0)
+    image = pix.adjust_hue(image, between(u[3], -0.2 * strength, 0.2 * strength))
+  return image
+
+
+def simclr_view(key, image, *, allow_flip: bool, strength: float = 0.5,
+                crop_area=(0.08, 1.0), blur: bool = False):
+  """SimCLR view: random resized crop, flip, colour jitter (p=0.8), grayscale (p=0.2), blur (p=0.5 if blur)."""
+  u = jax.random.uniform(key, (13,))
+  image = random_resized_crop(image, u[0:4], crop_area)
+  if allow_flip:
+    image = flip_lr(image, u[4])
+  image = jnp.where(u[5] < 0.8, color_jitter(image, u[6:10], strength), image)
+  if image.shape[-1] == 3:
+    image = jnp.where(u[10] < 0.2, jnp.broadcast_to(grayscale(image), image.shape), image)
+  if blur:
+    # SimCLR: sigma in [0.1, 2.0], kernel 10% of the image side.
+    kernel_size = max(3, int(image.shape[0] * 0.1) // 2 * 2 + 1)
+    blurred = pix.gaussian_blur(image, between(u[11], 0.1, 2.0), kernel_size)
+    image = jnp.where(u[12] < 0.5, blurred, image)
+  return jnp.clip(image, 0.0, 1.0)
+
+
+# ----------------------------------------------------------------- deterministic
+
+def rotate90(image, k):
+  """Rotates a square HWC image by k * 90 degrees counter-clockwise; k may be traced (0..3)."""
+  branches = [functools.partial(jnp.rot90, k=i, axes=(0, 1)) for i in range(4)]
+  return jax.lax.switch(jnp.asarray(k, jnp.int32) % 4, branches, image)
+
+
+def normalize(images, mean, std):
+  """uint8 images are scaled to [0, 1] first; returns float32 (x - mean) / std per channel."""
+  images = jnp.asarray(images)
+  if images.dtype == jnp.uint8:
+    images = images.astype(jnp.float32) / 255.0
+  images = images.astype(jnp.float32)
+  return (images - jnp.asarray(mean, jnp.float32)) / jnp.asarray(std, jnp.float32)
