@@ -14,6 +14,10 @@ from ml_collections import config_flags
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a configs/<method>_<dataset>.py file.",
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, TensorBoard events and results.json.")
+_EVAL_ONLY = flags.DEFINE_bool("eval_only", False, "Evaluate the latest checkpoint in --workdir; no training.")
+_CACHE = flags.DEFINE_string("compilation_cache", "~/.cache/ssljax/jax",
+                              "Persistent XLA compilation cache directory ('' to disable): resumes and reruns "
+                              "skip recompiling. JAX_COMPILATION_CACHE_DIR takes precedence.")
 _DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (multi-host jobs).")
 
 
@@ -32,6 +36,9 @@ def main(argv):
   if not _WORKDIR.value:
     fail("--workdir is required")
 
+  import jax
+  if _CACHE.value and not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+    jax.config.update("jax_compilation_cache_dir", os.path.expanduser(_CACHE.value))
   from ssljax import data as data_lib
   from ssljax import jobs
   from ssljax import parallel
@@ -39,7 +46,8 @@ def main(argv):
   try:
     parallel.maybe_initialize_distributed(_DISTRIBUTED.value)
     job = jobs.get(_CONFIG.value.method)
-    results = job.run(_CONFIG.value, os.path.expanduser(_WORKDIR.value))
+    kwargs = {"eval_only": True} if _EVAL_ONLY.value else {}
+    results = job.run(_CONFIG.value, os.path.expanduser(_WORKDIR.value), **kwargs)
   except (UserError, data_lib.DataError) as e:
     fail(str(e))
   except KeyboardInterrupt:

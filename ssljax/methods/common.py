@@ -71,12 +71,13 @@ def draw(key, n_total, pool_size):
 
 
 def classifier_eval(model, ds, normalize, ema: bool):
-  """evaluate(state, mesh): test accuracy of the EMA model (if EMA is on) and of the raw parameters."""
+  """evaluate(...): test accuracy of the EMA model (if EMA is on) and of the raw parameters."""
 
   def apply(variables, x):
     return model.apply(variables, normalize(to_float(x)), train=False)
 
-  def evaluate(state, mesh):
+  def evaluate(state, mesh, workdir, final):
+    del workdir, final
     raw = {"params": state.params, "batch_stats": state.batch_stats}
     out = {"test_accuracy_raw": train.classifier_accuracy(apply, raw, ds.test_images, ds.test_labels, mesh)}
     if ema:

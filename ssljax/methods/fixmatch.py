@@ -62,5 +62,5 @@ def build(config) -> train.Task:
       info={"num_classes": ds.num_classes, "model": config.model})
 
 
-def run(config, workdir):
-  return train.train_and_evaluate(config, workdir, build)
+def run(config, workdir, eval_only=False):
+  return train.train_and_evaluate(config, workdir, build, eval_only)
