@@ -228,7 +228,7 @@ class MiniBatchKMeans(_KMeansBase):
     _check_int(self.max_no_improvement, 'max_no_improvement', low=0) if (
         self.max_no_improvement is not None) else None
     sw = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-    rs = check_random_state(self.random_state)
+    rs = self._rs = check_random_state(self.random_state)
     self._init_state(X, sw, rs)
     n, bs = X.shape[0], min(self.batch_size, X.shape[0])
     n_steps = (self.max_iter * n) // bs
@@ -494,6 +494,7 @@ class _LabelBase(ClassifierMixin, BaseEstimator):
                             **self._graph_kwargs()).astype(np.float64)
 
   def predict(self, X):
+    check_is_fitted(self)
     return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 

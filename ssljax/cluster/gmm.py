@@ -313,7 +313,8 @@ def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
     raise ValueError(f'labels must be ({n},) integers, got {ys.shape} {ys.dtype}.')
   if ((ys < -1) | (ys >= k)).any():
     raise ValueError(f'labels must lie in [-1, {k}), got values in [{ys.min()}, {ys.max()}].')
-  ys = _chunk_rows(ys.astype(np.int32), prep, -1)
+  y_host = ys.astype(np.int32)
+  ys = _chunk_rows(y_host, prep, -1)
   key = jax.random.key(0) if key is None else key
   cov_type = covariance_type
 
@@ -333,12 +334,16 @@ def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
       raise ValueError(f"init_params must be 'kmeans' or 'random', got {init_params!r}.")
     if r.shape != (n, k):
       raise ValueError(f'resp_init must have shape {(n, k)}, got {r.shape}.')
+    if labels is not None:
+      r = _clamp_init(r, y_host, k)
     weights, means, cov = _init_sharded(prep.xs, prep.ws, _chunk_rows(r, prep, 0.0),
                                         jnp.float32(reg_covar), mesh=prep.mesh,
                                         cov_type=cov_type)
     pc = precision_cholesky(cov, cov_type)
     if weights_init is not None:
       weights = jnp.asarray(_check_weights_init(weights_init, k))
+    if labels is not None and means_init is None:
+      means = jnp.asarray(_labelled_means(np.array(means), x, y_host, prep.mean))
     if means_init is not None:
       means = jnp.asarray(validation.check_array(means_init, 'means_init') - prep.mean)
       if means.shape != (k, d):
@@ -365,6 +370,22 @@ def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
   pc = np.asarray(params.prec_chol)
   return GMMResult(np.asarray(params.weights), np.asarray(params.means) + prep.mean,
                    _covariance_from_chol(pc, cov_type), pc, converged, lb, it)
+
+
+def _clamp_init(r, y, k):
+  """Initial responsibilities with labelled rows set to their one-hot label."""
+  r = r.copy()
+  lab = y >= 0
+  r[lab] = np.eye(k, dtype=np.float32)[y[lab]]
+  return r
+
+
+def _labelled_means(means, x, y, shift):
+  """Starts each labelled component at the mean of its labelled points."""
+  x = np.asarray(x, np.float32)
+  for c in np.unique(y[y >= 0]):
+    means[c] = x[y == c].mean(0) - shift
+  return means
 
 
 def _check_weights_init(w, k):

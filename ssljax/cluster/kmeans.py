@@ -377,7 +377,7 @@ def fit(x, n_clusters, *, init='k-means++', n_init=1, max_iter=300, tol=1e-4,
                                 p=jnp.asarray(p / p.sum(), jnp.float32))
         inits.append(xf[idx])
   else:
-    c = validation.check_array(init, name='init')
+    c = validation.check_array(init, name='init', ndim=3 if np.ndim(init) == 3 else 2)
     c = c[None] if c.ndim == 2 else c
     if c.shape[1:] != (n_clusters, prep.d):
       raise ValueError(f'init has shape {c.shape[1:]}, expected {(n_clusters, prep.d)}.')

@@ -1,0 +1,269 @@
+r"""Clustering benchmarks against scikit-learn in the same run (issue 7, section 4).
+
+  python benchmarks/cluster.py            # full sizes (several minutes on 2 cores)
+  python benchmarks/cluster.py --quick    # small sizes, a smoke test
+  python benchmarks/cluster.py --skip-sklearn   # e.g. on a GPU machine
+
+Prints one JSON line per case. scikit-learn runs in a subprocess with
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (scikit-learn at its best), on the
+same data and initialisation, float32, timing whole fit() calls. The matmul
+peak is the larger of numpy's (same subprocess environment) and jax's
+4096 x 4096 float32 matmul GFLOP/s, measured in this run. Peak RSS of the
+4M x 32, K=1024 k-means runs in fresh processes (resource.getrusage).
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SIZES = {
+    'full': dict(kmeans=(1_000_000, 64, 256), gmm=(100_000, 32, 16), spread=(20_000, 16),
+                 rss=(4_000_000, 32, 1024)),
+    'quick': dict(kmeans=(20_000, 16, 32), gmm=(5_000, 8, 4), spread=(2_000, 8),
+                  rss=(200_000, 32, 64)),
+}
+ITERS = 20
+
+
+# ---------------------------------------------------------------------------
+# Data (deterministic, identical for both sides).
+
+
+def kmeans_data(n, d, k, seed=0):
+  rng = np.random.RandomState(seed)
+  x = rng.randn(n, d).astype(np.float32)
+  return x, x[rng.choice(n, k, replace=False)].copy()
+
+
+def gmm_data(n, d, k, seed=0):
+  rng = np.random.RandomState(seed)
+  centres = 3 * rng.randn(k, d)
+  lab = rng.randint(0, k, n)
+  x = (centres[lab] + rng.randn(n, d) * rng.uniform(0.5, 1.5, (k, 1))[lab]).astype(np.float32)
+  means = x[rng.choice(n, k, replace=False)].astype(np.float32)
+  return x, means
+
+
+def gmm_init(x, means, cov, iters=ITERS):
+  """Same starting parameters on both sides: given weights, means, precisions."""
+  k, d = means.shape
+  var = x.var(0).astype(np.float64)
+  weights = np.full(k, 1.0 / k)
+  prec = {'full': np.stack([np.diag(1 / var)] * k), 'diag': np.tile(1 / var, (k, 1))}[cov]
+  return dict(weights_init=weights, means_init=means, precisions_init=prec,
+              init_params='random_from_data', max_iter=iters, tol=0.0, covariance_type=cov)
+
+
+def spread_data(n, d, seed=0):
+  from sklearn.datasets import make_blobs
+  x, y = make_blobs(n, d, centers=10, cluster_std=2.5, random_state=seed)
+  y = y.copy()
+  y[np.random.RandomState(seed).rand(n) > 0.02] = -1
+  return x.astype(np.float32), y
+
+
+# ---------------------------------------------------------------------------
+# Fits (the same calls on both sides; `lib` is sklearn or ssljax.cluster).
+
+
+def fit_case(lib, case, sizes, iters=ITERS):
+  if case == 'kmeans':
+    x, init = kmeans_data(*sizes['kmeans'])
+    est = lib.KMeans(init.shape[0], init=init, n_init=1, max_iter=iters, tol=0.0,
+                     algorithm='lloyd')
+    t = _timed(lambda: est.fit(x))
+    return t, dict(inertia=float(est.inertia_), n_iter=int(est.n_iter_)), est.labels_
+  if case.startswith('gmm_'):
+    x, means = gmm_data(*sizes['gmm'])
+    est = lib.GaussianMixture(means.shape[0], random_state=0, **gmm_init(x, means, case[4:], iters))
+    t = _timed(lambda: est.fit(x))
+    return t, dict(lower_bound=float(est.lower_bound_), n_iter=int(est.n_iter_)), None
+  if case == 'spread':
+    x, y = spread_data(*sizes['spread'])
+    est = lib.LabelSpreading(kernel='knn', n_neighbors=7)
+    t = _timed(lambda: est.fit(x, y))
+    return t, dict(n_iter=int(est.n_iter_)), est.transduction_
+  raise ValueError(case)
+
+
+def _timed(f):
+  t = time.perf_counter()
+  f()
+  return time.perf_counter() - t
+
+
+def numpy_peak():
+  a = np.random.RandomState(0).randn(4096, 4096).astype(np.float32)
+  a @ a
+  best = min(_timed(lambda: a @ a) for _ in range(3))
+  return 2 * 4096 ** 3 / best / 1e9
+
+
+def jax_peak():
+  import jax
+  import jax.numpy as jnp
+  a = jnp.asarray(np.random.RandomState(0).randn(4096, 4096).astype(np.float32))
+  f = jax.jit(lambda a: jnp.dot(a, a, precision=jax.lax.Precision.HIGHEST))
+  f(a).block_until_ready()
+  best = min(_timed(lambda: f(a).block_until_ready()) for _ in range(3))
+  return 2 * 4096 ** 3 / best / 1e9
+
+
+# ---------------------------------------------------------------------------
+# Subprocess workers.
+
+
+def sk_worker(args):
+  """Runs in the scikit-learn subprocess: times fits, writes labels to files."""
+  import warnings
+  import sklearn.cluster
+  import sklearn.mixture
+  import sklearn.semi_supervised
+
+  class Lib:
+    KMeans = sklearn.cluster.KMeans
+    GaussianMixture = sklearn.mixture.GaussianMixture
+    LabelSpreading = sklearn.semi_supervised.LabelSpreading
+
+  warnings.simplefilter('ignore')
+  sizes = SIZES[args.mode]
+  out = dict(numpy_peak=numpy_peak())
+  for case in args.cases:
+    times, info, labels = [], None, None
+    for _ in range(args.repeats):
+      t, info, labels = fit_case(Lib, case, sizes)
+      times.append(t)
+    if labels is not None:
+      np.save(os.path.join(args.tmp, f'{case}_sk.npy'), labels)
+    out[case] = dict(time=min(times), **info)
+  print(json.dumps(out))
+
+
+def rss_worker(args):
+  """Fresh process: peak RSS of a 4M x 32, K = 1024 k-means fit."""
+  n, d, k = SIZES[args.mode]['rss']
+  x, init = kmeans_data(n, d, k)
+  if args.rss_worker == 'sklearn':
+    from sklearn.cluster import KMeans
+  else:
+    sys.path.insert(0, ROOT)
+    from ssljax.cluster import KMeans
+  t = _timed(lambda: KMeans(k, init=init, n_init=1, max_iter=2, tol=0.0).fit(x))
+  peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20  # KiB -> GiB
+  print(json.dumps(dict(peak_rss_gib=peak, data_gib=x.nbytes / 2 ** 30, time=t)))
+
+
+def _run(cmd, env=None):
+  r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+  if r.returncode:
+    raise RuntimeError(f'{cmd} failed:\n{r.stderr[-3000:]}')
+  return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def sklearn_env():
+  env = dict(os.environ)
+  env.pop('OPENBLAS_CORETYPE', None)
+  env.pop('OPENBLAS_L2_SIZE', None)
+  env.pop('XLA_FLAGS', None)
+  return env
+
+
+def cpu_name():
+  try:
+    out = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
+    flags = [l for l in out.splitlines() if l.startswith('Flags')]
+    name = [l.split(':', 1)[1].strip() for l in out.splitlines() if l.startswith('Model name')]
+    return f"{name[0] if name else '?'}{' avx512' if flags and 'avx512f' in flags[0] else ''}"
+  except OSError:
+    return '?'
+
+
+# ---------------------------------------------------------------------------
+# Main.
+
+
+def main():
+  p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  p.add_argument('--quick', action='store_true')
+  p.add_argument('--skip-sklearn', action='store_true')
+  p.add_argument('--cases', default='kmeans,gmm_full,gmm_diag,spread,rss')
+  p.add_argument('--repeats', type=int, default=1)
+  p.add_argument('--sk-worker', action='store_true', help=argparse.SUPPRESS)
+  p.add_argument('--rss-worker', choices=['jax', 'sklearn'], help=argparse.SUPPRESS)
+  p.add_argument('--mode', default=None, help=argparse.SUPPRESS)
+  p.add_argument('--tmp', default=None, help=argparse.SUPPRESS)
+  args = p.parse_args()
+  args.mode = args.mode or ('quick' if args.quick else 'full')
+  args.cases = [c for c in args.cases.split(',') if c]
+  if args.sk_worker:
+    return sk_worker(args)
+  if args.rss_worker:
+    return rss_worker(args)
+
+  sys.path.insert(0, ROOT)
+  import jax
+  from ssljax import cluster
+  sizes = SIZES[args.mode]
+  fit_cases = [c for c in args.cases if c != 'rss']
+  tmp = tempfile.mkdtemp()
+
+  sk = {}
+  if not args.skip_sklearn and fit_cases:
+    sk = _run([sys.executable, __file__, '--sk-worker', '--mode', args.mode, '--tmp', tmp,
+               '--repeats', str(args.repeats), '--cases', ','.join(fit_cases)],
+              env=sklearn_env())
+  jpeak = jax_peak()
+  npeak = sk.get('numpy_peak')
+  peak = max(jpeak, npeak or 0.0)
+  common = dict(mode=args.mode, cpu=cpu_name(), device=str(jax.devices()[0].device_kind),
+                n_devices=len(jax.devices()), peak_gflops=round(peak, 1),
+                jax_matmul_gflops=round(jpeak, 1),
+                numpy_matmul_gflops=None if npeak is None else round(npeak, 1))
+
+  for case in fit_cases:
+    fit_case(cluster, case, sizes, iters=1)  # compiles (max_iter is a traced argument)
+    times, info, labels = [], None, None
+    for _ in range(args.repeats):
+      t, info, labels = fit_case(cluster, case, sizes)
+      times.append(t)
+    row = dict(case=case, jax_s=round(min(times), 3), **{f'jax_{k}': v for k, v in info.items()})
+    ref = sk.get(case)
+    if ref:
+      row.update(sklearn_s=round(ref['time'], 3), speedup=round(ref['time'] / min(times), 3),
+                 **{f'sklearn_{k}': v for k, v in ref.items() if k != 'time'})
+    if case == 'kmeans':
+      n, d, k = sizes['kmeans']
+      gflops = ITERS * 2 * n * k * d / min(times) / 1e9
+      row.update(shape=[n, d, k], gflops=round(gflops, 1), frac_peak=round(gflops / peak, 3))
+      if ref:
+        row['inertia_rel_diff'] = abs(info['inertia'] - ref['inertia']) / ref['inertia']
+        row['label_agreement'] = float(np.mean(labels == np.load(f'{tmp}/kmeans_sk.npy')))
+    elif case.startswith('gmm_'):
+      row['shape'] = list(sizes['gmm'])
+      if ref:
+        row['lower_bound_rel_diff'] = abs(info['lower_bound'] - ref['lower_bound']) / abs(
+            ref['lower_bound'])
+    elif case == 'spread':
+      row['shape'] = list(sizes['spread'])
+      if ref:
+        row['transduction_agreement'] = float(np.mean(labels == np.load(f'{tmp}/spread_sk.npy')))
+    print(json.dumps({**row, **common}), flush=True)
+
+  if 'rss' in args.cases:
+    row = dict(case='rss', shape=list(sizes['rss']))
+    row['jax'] = _run([sys.executable, __file__, '--rss-worker', 'jax', '--mode', args.mode])
+    if not args.skip_sklearn:
+      row['sklearn'] = _run([sys.executable, __file__, '--rss-worker', 'sklearn', '--mode',
+                             args.mode], env=sklearn_env())
+    print(json.dumps({**row, **common}), flush=True)
+
+
+if __name__ == '__main__':
+  main()

@@ -1,0 +1,48 @@
+"""4 devices give the single-device result (rows sharded, statistics psummed)."""
+import jax
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+
+from ssljax.cluster import _sharding, gmm, kmeans
+
+pytestmark = pytest.mark.skipif(len(jax.devices()) < 4, reason='needs 4 (fake) devices')
+
+
+@pytest.fixture(scope='module')
+def meshes():
+  return _sharding.data_mesh(jax.devices()[:1]), _sharding.data_mesh(jax.devices()[:4])
+
+
+@pytest.fixture(scope='module')
+def data():
+  x, _ = make_blobs(500, 3, centers=6, cluster_std=1.5, random_state=1)
+  return x.astype(np.float32)
+
+
+def test_kmeans_one_vs_four_devices(meshes, data):
+  init = np.concatenate([data[:5], np.full((1, 3), 50.0, np.float32)])  # forces a reseed
+  one, four = (kmeans.fit(data, 6, init=init, chunk=32, mesh=m) for m in meshes)
+  np.testing.assert_array_equal(one.labels, four.labels)
+  np.testing.assert_allclose(one.centers, four.centers, rtol=1e-5, atol=1e-5)
+  assert one.inertia == pytest.approx(four.inertia, rel=1e-5)
+  assert one.n_iter == four.n_iter
+  lab1, _ = kmeans.predict(data, one.centers, mesh=meshes[0], chunk=32)
+  lab4, _ = kmeans.predict(data, one.centers, mesh=meshes[1], chunk=32)
+  np.testing.assert_array_equal(lab1, lab4)
+
+
+def test_layout_keeps_memory_per_chunk():
+  n_chunks, chunk = _sharding.layout(1_000_003, 4, 4096)
+  assert n_chunks % 4 == 0 and chunk <= 4096
+  assert 0 <= n_chunks * chunk - 1_000_003 < n_chunks
+
+
+@pytest.mark.parametrize('cov', ['full', 'diag'])
+def test_gmm_one_vs_four_devices(meshes, data, cov):
+  r = np.eye(3, dtype=np.float32)[np.arange(500) % 3]
+  one, four = (gmm.fit(data, 3, covariance_type=cov, resp_init=r, chunk=32, mesh=m)
+               for m in meshes)
+  assert one.lower_bound == pytest.approx(four.lower_bound, rel=1e-5)
+  assert one.n_iter == four.n_iter
+  np.testing.assert_allclose(one.means, four.means, rtol=1e-4, atol=1e-4)
