@@ -142,10 +142,10 @@ def _posterize(image, bits):
 
 def _smooth(image):
   """PIL's SMOOTH filter (3x3, centre 5, others 1, /13), edge-padded, per channel."""
-  kernel = jnp.array([[1, 1, 1], [1, 5, 1], [1, 1, 1]], image.dtype) / 13
+  h, w, _ = image.shape
   padded = jnp.pad(image, ((1, 1), (1, 1), (0, 0)), mode='edge')
-  conv = lambda x: jax.scipy.signal.convolve2d(x, kernel, mode='valid')
-  return jax.vmap(conv, in_axes=-1, out_axes=-1)(padded)
+  total = sum(padded[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3))
+  return (total + 4 * image) / 13  # Shifted sums: convolve2d ran 20x slower under vmap.
 
 
 # RandAugment ops: (image, magnitude in [0, 1], sign in {-1, 1}) -> image. Magnitude 0 is
