@@ -156,8 +156,14 @@ def rss_worker(args):
     sys.path.insert(0, ROOT)
     from ssljax.cluster import KMeans
   t = _timed(lambda: KMeans(k, init=init, n_init=1, max_iter=2, tol=0.0).fit(x))
+  # ru_maxrss survives execve on Linux (it may report the parent's peak), so
+  # the main process runs these workers first, while it is still small; VmHWM
+  # is this process's own high-water mark.
   peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20  # KiB -> GiB
-  print(json.dumps(dict(peak_rss_gib=peak, data_gib=x.nbytes / 2 ** 30, time=t)))
+  with open('/proc/self/status') as f:
+    hwm = [int(l.split()[1]) for l in f if l.startswith('VmHWM')][0] / 2 ** 20
+  print(json.dumps(dict(peak_rss_gib=round(peak, 3), vm_hwm_gib=round(hwm, 3),
+                        data_gib=round(x.nbytes / 2 ** 30, 3), time=round(t, 2))))
 
 
 def _run(cmd, env=None):
@@ -207,10 +213,20 @@ def main():
   if args.rss_worker:
     return rss_worker(args)
 
+  sizes = SIZES[args.mode]
+  rss = None
+  if 'rss' in args.cases:  # first, while this process is small (see rss_worker)
+    rss = dict(case='rss', shape=list(sizes['rss']))
+    rss['jax'] = _run([sys.executable, __file__, '--rss-worker', 'jax', '--mode', args.mode])
+    if not args.skip_sklearn:
+      rss['sklearn'] = _run([sys.executable, __file__, '--rss-worker', 'sklearn', '--mode',
+                             args.mode], env=sklearn_env())
+
+  import warnings
+  warnings.simplefilter('ignore')  # ConvergenceWarning: tol=0 runs never "converge"
   sys.path.insert(0, ROOT)
   import jax
   from ssljax import cluster
-  sizes = SIZES[args.mode]
   fit_cases = [c for c in args.cases if c != 'rss']
   tmp = tempfile.mkdtemp()
 
@@ -256,13 +272,8 @@ def main():
         row['transduction_agreement'] = float(np.mean(labels == np.load(f'{tmp}/spread_sk.npy')))
     print(json.dumps({**row, **common}), flush=True)
 
-  if 'rss' in args.cases:
-    row = dict(case='rss', shape=list(sizes['rss']))
-    row['jax'] = _run([sys.executable, __file__, '--rss-worker', 'jax', '--mode', args.mode])
-    if not args.skip_sklearn:
-      row['sklearn'] = _run([sys.executable, __file__, '--rss-worker', 'sklearn', '--mode',
-                             args.mode], env=sklearn_env())
-    print(json.dumps({**row, **common}), flush=True)
+  if rss:
+    print(json.dumps({**rss, **common}), flush=True)
 
 
 if __name__ == '__main__':
