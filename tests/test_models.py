@@ -141,3 +141,17 @@ def test_batchnorm_axis_name_in_shard_map():
   np.testing.assert_allclose(logits, ref_logits, rtol=1e-4, atol=1e-5)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
                updates, ref_updates)
+
+
+def test_initializer_variances():
+  from ssljax.models import initializers
+  shape = (3, 3, 64, 128)
+  draws = jax.jit(lambda k: [init(kk, shape) for init, kk in zip(
+      [initializers.lecun_normal, initializers.kaiming_normal_fan_out, initializers.xavier_normal],
+      jax.random.split(k, 3))])(jax.random.key(0))
+  fan_in, fan_out = 9 * 64, 9 * 128
+  for draw, var in zip(draws, [1 / fan_in, 2 / fan_out, 2 / (fan_in + fan_out)]):
+    assert draw.shape == shape
+    np.testing.assert_allclose(np.var(draw), var, rtol=0.03)
+  assert np.abs(draws[0]).max() <= 2 * np.sqrt(1 / fan_in) / 0.8796 + 1e-6  # Truncated at 2 std.
+  assert np.abs(draws[1]).max() > 3 * np.sqrt(2 / fan_out)  # Untruncated.

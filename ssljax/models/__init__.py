@@ -1,6 +1,7 @@
 """Image encoders (images [B, H, W, C] -> features [B, F]) and a classifier head."""
 import flax.linen as nn
 
+from ssljax.models import initializers
 from ssljax.models.cnn import CNN
 from ssljax.models.resnet import ResNet18
 from ssljax.models.wrn import WideResNet
@@ -12,7 +13,7 @@ class Classifier(nn.Module):
   num_classes: int
 
   def setup(self):
-    self.head = nn.Dense(self.num_classes, kernel_init=nn.initializers.xavier_normal())
+    self.head = nn.Dense(self.num_classes, kernel_init=initializers.xavier_normal)
 
   def __call__(self, x, train: bool):
     return self.head(self.encoder(x, train=train))

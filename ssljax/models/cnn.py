@@ -4,6 +4,8 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
+from ssljax.models import initializers
+
 
 class CNN(nn.Module):
   """3x3 SAME convs, each followed by BatchNorm and ReLU; features dim 4 * width."""
@@ -15,7 +17,8 @@ class CNN(nn.Module):
   @nn.compact
   def __call__(self, x, train: bool):
     def conv_bn_relu(x, features):
-      x = nn.Conv(features, (3, 3), padding='SAME', use_bias=False, dtype=self.dtype)(x)
+      x = nn.Conv(features, (3, 3), padding='SAME', use_bias=False,
+                  kernel_init=initializers.lecun_normal, dtype=self.dtype)(x)
       x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
                        axis_name=self.axis_name, dtype=self.dtype)(x)
       return nn.relu(x)

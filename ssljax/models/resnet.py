@@ -5,6 +5,8 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
+from ssljax.models import initializers
+
 
 class BasicBlock(nn.Module):
   features: int
@@ -14,7 +16,8 @@ class BasicBlock(nn.Module):
 
   @nn.compact
   def __call__(self, x):
-    conv = functools.partial(nn.Conv, use_bias=False, dtype=self.dtype)
+    conv = functools.partial(nn.Conv, use_bias=False, kernel_init=initializers.lecun_normal,
+                             dtype=self.dtype)
     out = nn.relu(self.norm()(conv(self.features, (3, 3), strides=self.strides, padding=1)(x)))
     out = self.norm()(conv(self.features, (3, 3), padding=1)(out))
     if x.shape[-1] != self.features or self.strides != 1:
@@ -33,7 +36,8 @@ class ResNet18(nn.Module):
     norm = functools.partial(nn.BatchNorm, use_running_average=not train,
                              momentum=self.bn_momentum, axis_name=self.axis_name,
                              dtype=self.dtype)
-    x = nn.Conv(64, (3, 3), padding=1, use_bias=False, dtype=self.dtype)(x)
+    x = nn.Conv(64, (3, 3), padding=1, use_bias=False, kernel_init=initializers.lecun_normal,
+                dtype=self.dtype)(x)
     x = nn.relu(norm()(x))
     for features, strides in [(64, 1), (128, 2), (256, 2), (512, 2)]:
       x = BasicBlock(features, strides, norm=norm, dtype=self.dtype)(x)

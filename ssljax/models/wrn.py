@@ -12,9 +12,9 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
-# torch's kaiming_normal_(mode='fan_out', nonlinearity='leaky_relu') with its default
-# slope 0 has gain sqrt(2): an untruncated normal of variance 2 / fan_out.
-conv_init = nn.initializers.variance_scaling(2.0, 'fan_out', 'normal')
+from ssljax.models import initializers
+
+conv_init = initializers.kaiming_normal_fan_out  # As the reference WRN.
 
 
 class WRNBlock(nn.Module):
