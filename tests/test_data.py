@@ -75,3 +75,33 @@ def test_split_labelled_errors(num_labels, match):
   labels = np.concatenate([np.repeat(np.arange(9), 22), [9, 9]])
   with pytest.raises(data.DataError, match=match):
     data.split_labelled(labels, num_labels, 10, seed=0)
+
+
+class FakeSource:
+  """A data source with batched reads (as a real ArrayRecordDataSource), optionally broken."""
+
+  def __init__(self, n, batched_ok=True):
+    self.n, self.batched_ok, self.batched_calls = n, batched_ok, 0
+
+  def __len__(self):
+    return self.n
+
+  def __getitem__(self, i):
+    return {'image': np.full((2, 2, 1), i, np.uint8), 'label': np.int64(i % 3)}
+
+  def __getitems__(self, keys):
+    self.batched_calls += 1
+    if not self.batched_ok:
+      raise TypeError('no batched reads here')
+    return [self[i] for i in keys]
+
+
+@pytest.mark.parametrize('batched_ok', [True, False])
+def test_read_batched_and_fallback(batched_ok):
+  from ssljax.data import tfds_data
+  source = FakeSource(5, batched_ok)
+  images, labels = tfds_data._read(source, chunk=2)
+  np.testing.assert_array_equal(images[:, 0, 0, 0], np.arange(5))
+  np.testing.assert_array_equal(labels, np.arange(5) % 3)
+  assert images.dtype == np.uint8 and labels.dtype == np.int32
+  assert source.batched_calls == (3 if batched_ok else 1)  # A failed batched read is not retried.
