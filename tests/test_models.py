@@ -155,3 +155,81 @@ def test_initializer_variances():
     np.testing.assert_allclose(np.var(draw), var, rtol=0.03)
   assert np.abs(draws[0]).max() <= 2 * np.sqrt(1 / fan_in) / 0.8796 + 1e-6  # Truncated at 2 std.
   assert np.abs(draws[1]).max() > 3 * np.sqrt(2 / fan_out)  # Untruncated.
+
+
+def torch_wrn_state(depth, widen, num_classes, seed=0):
+  """A state dict named and shaped as shared/torchref/models.py's WideResNet, filled by numpy."""
+  n = (depth - 4) // 6
+  ch = [16, 16 * widen, 32 * widen, 64 * widen]
+  bn = lambda p, c: [(f'{p}.weight', (c,)), (f'{p}.bias', (c,)), (f'{p}.running_mean', (c,)),
+                     (f'{p}.running_var', (c,))]
+  names = [('conv1.weight', (ch[0], 3, 3, 3))]
+  for g, stride in enumerate([1, 2, 2]):
+    for i in range(n):
+      cin, cout, b = (ch[g] if i == 0 else ch[g + 1]), ch[g + 1], f'blocks.{g * n + i}.'
+      names += bn(b + 'bn1', cin) + [(b + 'conv1.weight', (cout, cin, 3, 3))]
+      names += bn(b + 'bn2', cout) + [(b + 'conv2.weight', (cout, cout, 3, 3))]
+      if cin != cout or (stride if i == 0 else 1) != 1:
+        names.append((b + 'shortcut.weight', (cout, cin, 1, 1)))
+  names += bn('bn', ch[3]) + [('fc.weight', (num_classes, ch[3])), ('fc.bias', (num_classes,))]
+  rng = np.random.default_rng(seed)
+  state = {}
+  for name, shape in names:
+    if name.endswith('running_var'):
+      v = rng.uniform(0.5, 2.0, shape)
+    elif name.endswith('weight') and name.split('.')[-2].startswith('bn'):
+      v = rng.uniform(0.5, 1.5, shape)
+    elif name.endswith(('bias', 'running_mean')):
+      v = rng.uniform(-0.2, 0.2, shape)
+    else:
+      v = rng.normal(size=shape) * np.sqrt(2 / np.prod(shape[1:]))
+    state[name] = v.astype(np.float32)
+  return state
+
+
+def flax_wrn_variables(state, num_blocks):
+  conv = lambda w: w.transpose(2, 3, 1, 0)  # OIHW -> HWIO.
+  bn = lambda p: ({'scale': state[p + '.weight'], 'bias': state[p + '.bias']},
+                  {'mean': state[p + '.running_mean'], 'var': state[p + '.running_var']})
+  params, stats = {'Conv_0': {'kernel': conv(state['conv1.weight'])}}, {}
+  for i in range(num_blocks):
+    b, p, s = f'blocks.{i}.', {}, {}
+    (p['BatchNorm_0'], s['BatchNorm_0']), (p['BatchNorm_1'], s['BatchNorm_1']) = bn(b + 'bn1'), bn(b + 'bn2')
+    p['Conv_0'], p['Conv_1'] = {'kernel': conv(state[b + 'conv1.weight'])}, {'kernel': conv(state[b + 'conv2.weight'])}
+    if b + 'shortcut.weight' in state:
+      p['Conv_2'] = {'kernel': conv(state[b + 'shortcut.weight'])}
+    params[f'WRNBlock_{i}'], stats[f'WRNBlock_{i}'] = p, s
+  params['BatchNorm_0'], stats['BatchNorm_0'] = bn('bn')
+  head = {'kernel': state['fc.weight'].T, 'bias': state['fc.bias']}
+  return {'params': {'encoder': params, 'head': head}, 'batch_stats': {'encoder': stats}}
+
+
+# Logits of shared/torchref/models.py's WideResNet(10, 1, 10) loaded with torch_wrn_state(10, 1, 10)
+# on WRN_INPUT (NCHW there), eval and train mode. To regenerate with a PyTorch install:
+#   m = WideResNet(10, 1, 10); m.load_state_dict({k: torch.tensor(v) for k, v in state.items()}, strict=False)
+#   m.eval(); m(torch.tensor(x_nchw)); m.train(); m(torch.tensor(x_nchw))
+WRN_INPUT = lambda: np.random.default_rng(1).normal(size=(2, 3, 8, 8)).astype(np.float32)
+TORCH_WRN_EVAL = [
+    [1.695857, 0.940465, -1.778987, -3.364329, -5.392011, -0.518527, -0.282351, 3.125165, -0.665732, 1.020057],
+    [2.118764, 2.733672, -1.797349, -2.213627, -6.696442, -0.149135, 0.960504, 5.665838, -0.008965, 0.043645]]
+TORCH_WRN_TRAIN = [
+    [0.167686, -0.076360, -0.627437, -0.331046, -0.373498, 0.496868, -0.618276, 0.541854, 0.494282, 0.165100],
+    [1.587145, 0.559991, -0.756841, 1.286847, -0.208696, 0.406830, -0.271134, 0.928466, 1.400600, -0.259081]]
+
+
+def test_wrn_matches_torch_reference():
+  # Same weights as the PyTorch reference gives the same logits: the architecture (pre-activation
+  # order, activate_before_residual, shortcuts, padding, BN epsilon, final BN) is the reference's.
+  model = models.Classifier(models.WideResNet(depth=10, widen=1), 10)
+  variables = flax_wrn_variables(torch_wrn_state(10, 1, 10), num_blocks=3)
+  x = WRN_INPUT().transpose(0, 2, 3, 1)
+  abstract = jax.eval_shape(lambda: model.init(jax.random.key(0), x, train=False))
+  assert jax.tree.structure(abstract) == jax.tree.structure(variables)
+
+  @jax.jit
+  def run(v, x):
+    return model.apply(v, x, train=False), model.apply(v, x, train=True, mutable=['batch_stats'])[0]
+
+  logits_eval, logits_train = run(variables, x)
+  np.testing.assert_allclose(logits_eval, TORCH_WRN_EVAL, atol=2e-5, rtol=1e-5)
+  np.testing.assert_allclose(logits_train, TORCH_WRN_TRAIN, atol=2e-5, rtol=1e-5)
