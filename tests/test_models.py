@@ -82,11 +82,9 @@ def test_feature_shapes(name, shape, dim):
   assert feats.dtype == jnp.float32
 
 
-@pytest.mark.parametrize('model,dim', [
-    (models.WideResNet(depth=10, widen=1), 64),  # Same code as WRN-28-2, a quicker compile.
-    (models.ResNet18(), 512)])
-def test_big_encoder_forward(model, dim):
-  # One compiled train-mode forward at batch 2 on a small image.
+def test_wrn_updates_every_batchnorm():
+  # One compiled train-mode forward at batch 2 on a small image; WRN-10-1 is WRN-28-2's code.
+  model, dim = models.WideResNet(depth=10, widen=1), 64
   x = np.random.default_rng(1).uniform(size=(2, 8, 8, 3)).astype(np.float32)
   variables = numpy_variables(model, x)
   feats, updates = jax.jit(lambda v, x: model.apply(v, x, train=True, mutable=['batch_stats']))(variables, x)
@@ -172,15 +170,20 @@ def torch_wrn_state(depth, widen, num_classes, seed=0):
       if cin != cout or (stride if i == 0 else 1) != 1:
         names.append((b + 'shortcut.weight', (cout, cin, 1, 1)))
   names += bn('bn', ch[3]) + [('fc.weight', (num_classes, ch[3])), ('fc.bias', (num_classes,))]
+  return fill_state(names, seed)
+
+
+def fill_state(names, seed):
+  """Random values for (torch name, shape) pairs; conv/linear weights He-scaled."""
   rng = np.random.default_rng(seed)
   state = {}
   for name, shape in names:
     if name.endswith('running_var'):
       v = rng.uniform(0.5, 2.0, shape)
-    elif name.endswith('weight') and name.split('.')[-2].startswith('bn'):
-      v = rng.uniform(0.5, 1.5, shape)
-    elif name.endswith(('bias', 'running_mean')):
+    elif name.endswith('bias') or name.endswith('running_mean'):
       v = rng.uniform(-0.2, 0.2, shape)
+    elif len(shape) == 1:  # BatchNorm weight.
+      v = rng.uniform(0.5, 1.5, shape)
     else:
       v = rng.normal(size=shape) * np.sqrt(2 / np.prod(shape[1:]))
     state[name] = v.astype(np.float32)
@@ -233,3 +236,65 @@ def test_wrn_matches_torch_reference():
   logits_eval, logits_train = run(variables, x)
   np.testing.assert_allclose(logits_eval, TORCH_WRN_EVAL, atol=2e-5, rtol=1e-5)
   np.testing.assert_allclose(logits_train, TORCH_WRN_TRAIN, atol=2e-5, rtol=1e-5)
+
+
+def torch_resnet18_state(seed=0):
+  """A state dict named and shaped as shared/torchref/models.py's ResNet18Cifar, filled by numpy."""
+  bn = lambda p, c: [(f'{p}.weight', (c,)), (f'{p}.bias', (c,)), (f'{p}.running_mean', (c,)),
+                     (f'{p}.running_var', (c,))]
+  names, cin, i = [('conv1.weight', (64, 3, 3, 3))] + bn('bn1', 64), 64, 0
+  for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+    for s in [stride, 1]:
+      b = f'layers.{i}.'
+      names += [(b + 'conv1.weight', (cout, cin, 3, 3))] + bn(b + 'bn1', cout)
+      names += [(b + 'conv2.weight', (cout, cout, 3, 3))] + bn(b + 'bn2', cout)
+      if s != 1 or cin != cout:
+        names += [(b + 'shortcut.0.weight', (cout, cin, 1, 1))] + bn(b + 'shortcut.1', cout)
+      cin, i = cout, i + 1
+  return fill_state(names, seed)
+
+
+def flax_resnet18_variables(state):
+  conv = lambda w: {'kernel': w.transpose(2, 3, 1, 0)}
+  bn = lambda p: ({'scale': state[p + '.weight'], 'bias': state[p + '.bias']},
+                  {'mean': state[p + '.running_mean'], 'var': state[p + '.running_var']})
+  params, stats = {'Conv_0': conv(state['conv1.weight'])}, {}
+  params['BatchNorm_0'], stats['BatchNorm_0'] = bn('bn1')
+  for i in range(8):
+    b, p, s = f'layers.{i}.', {}, {}
+    p['Conv_0'], p['Conv_1'] = conv(state[b + 'conv1.weight']), conv(state[b + 'conv2.weight'])
+    for j, name in enumerate(['bn1', 'bn2', 'shortcut.1']):
+      if b + name + '.weight' in state:
+        p[f'BatchNorm_{j}'], s[f'BatchNorm_{j}'] = bn(b + name)
+    if b + 'shortcut.0.weight' in state:
+      p['Conv_2'] = conv(state[b + 'shortcut.0.weight'])
+    params[f'BasicBlock_{i}'], stats[f'BasicBlock_{i}'] = p, s
+  return {'params': params, 'batch_stats': stats}
+
+
+# First 6 features of shared/torchref/models.py's ResNet18Cifar loaded with torch_resnet18_state()
+# on WRN_INPUT, eval and train mode (regenerate as TORCH_WRN_* above).
+TORCH_R18_EVAL = [[0.959911, 1.203569, 5.559634, 1.855920, 0.190468, 2.543634],
+                  [0.000000, 1.469230, 3.829018, 5.634641, 0.330258, 3.180018]]
+TORCH_R18_TRAIN = [[1.009683, 1.093338, 0.000000, 0.000000, 0.726423, 0.838946],
+                   [0.393304, 0.000000, 1.229495, 2.377048, 0.000000, 1.735343]]
+
+
+def test_resnet18_matches_torch_reference():
+  model = models.ResNet18()
+  variables = flax_resnet18_variables(torch_resnet18_state())
+  x = WRN_INPUT().transpose(0, 2, 3, 1)
+  abstract = jax.eval_shape(lambda: model.init(jax.random.key(0), x, train=False))
+  assert jax.tree.structure(abstract) == jax.tree.structure(variables)
+
+  @jax.jit
+  def run(v, x):
+    return model.apply(v, x, train=False), model.apply(v, x, train=True, mutable=['batch_stats'])
+
+  feats_eval, (feats_train, updates) = run(variables, x)
+  np.testing.assert_allclose(feats_eval[:, :6], TORCH_R18_EVAL, atol=2e-5, rtol=1e-5)
+  # Looser: the last stage's batch statistics come from 2 values per channel here.
+  np.testing.assert_allclose(feats_train[:, :6], TORCH_R18_TRAIN, atol=1e-4, rtol=1e-3)
+  # Train mode moves the running statistics by (1 - momentum) towards the batch's.
+  old, new = variables['batch_stats']['BatchNorm_0']['mean'], updates['batch_stats']['BatchNorm_0']['mean']
+  assert 0 < np.abs(new - old).max() < 0.2 * np.abs(old).max() + 1.0
