@@ -98,3 +98,12 @@ def nt_xent(z1, z2, temperature, axis_name=None):
   loss = optax.softmax_cross_entropy_with_integer_labels(
       logits, pos_idx, where=not_self)
   return jnp.mean(loss)
+
+
+def fixmatch_loss(logits_weak, logits_strong, threshold):
+  """ℓu = mean_b 1[max p_b ≥ τ] · H(onehot(argmax p_b), softmax(logits_strong_b)), p = softmax(sg(logits_weak))."""
+  probs = jax.nn.softmax(jax.lax.stop_gradient(logits_weak))
+  mask = (jnp.max(probs, -1) >= threshold).astype(jnp.float32)
+  pseudo = jnp.argmax(probs, -1)
+  ce = cross_entropy(logits_strong, pseudo)
+  return jnp.mean(mask * ce), mask, pseudo

@@ -1,20 +1,11 @@
 """FixMatch (Sohn et al., 2020): confident pseudo-labels from weak views supervise strong views."""
 import jax
 import jax.numpy as jnp
-import optax
 
+from ssljax import losses
 from ssljax import optim
 from ssljax import train
 from ssljax.methods import common
-
-
-def fixmatch_loss(logits_weak, logits_strong, threshold):
-  """ℓu = mean_b 1[max p_b ≥ τ] · H(onehot(argmax p_b), softmax(logits_strong_b)), p = softmax(sg(logits_weak))."""
-  probs = jax.nn.softmax(jax.lax.stop_gradient(logits_weak))
-  mask = (jnp.max(probs, -1) >= threshold).astype(jnp.float32)
-  pseudo = jnp.argmax(probs, -1)
-  ce = optax.softmax_cross_entropy_with_integer_labels(logits_strong, pseudo)
-  return jnp.mean(mask * ce), mask, pseudo
 
 
 def build(config) -> train.Task:
@@ -42,8 +33,8 @@ def build(config) -> train.Task:
                                   mutable=["batch_stats"])
     n_l = batch["x_l"].shape[0]
     logits_l, logits_w, logits_s = jnp.split(logits, [n_l, n_l + batch["u_w"].shape[0]])
-    sup = optax.softmax_cross_entropy_with_integer_labels(logits_l, batch["y_l"]).mean()
-    unsup, mask, pseudo = fixmatch_loss(logits_w, logits_s, config.threshold)
+    sup = losses.cross_entropy(logits_l, batch["y_l"]).mean()
+    unsup, mask, pseudo = losses.fixmatch_loss(logits_w, logits_s, config.threshold)
     known = (batch["y_u"] >= 0).astype(jnp.float32)
     correct = (pseudo == batch["y_u"]).astype(jnp.float32) * known
     metrics = {
