@@ -53,6 +53,22 @@ def test_tfds_not_available(tmp_path):
   assert '\n' not in str(e.value) and 'data_dir' in str(e.value)
 
 
+def test_tfds_prepared_without_random_access(monkeypatch, tmp_path):
+  # A dataset built in the default TFRecord format: say so, and how to rebuild it.
+  class Builder:
+    def is_prepared(self):
+      return True
+
+  def data_source(*args, **kwargs):
+    raise NotImplementedError('Random access data source for file format TFRECORD is not supported.\nmore')
+
+  monkeypatch.setattr(tfds, 'data_source', data_source)
+  monkeypatch.setattr(tfds, 'builder', lambda *args, **kwargs: Builder())
+  with pytest.raises(data.DataError, match='--file_format=array_record') as e:
+    data.load('svhn_cropped', data_dir=str(tmp_path))
+  assert 'TFRECORD' in str(e.value) and '\n' not in str(e.value)
+
+
 def test_split_labelled():
   labels = np.repeat(np.arange(10), 20)
   np.random.default_rng(1).shuffle(labels)

@@ -17,13 +17,24 @@ TFDS_DATASETS = {
 }
 
 
-def _not_available(name: str, data_dir: str | None, error: Exception) -> DataError:
+def _not_available(name: str, data_dir: str | None, error: Exception, prepared: bool) -> DataError:
   where = data_dir or "TFDS's default data dir (~/tensorflow_datasets)"
+  build = f'`tfds build {name} --data_dir DIR --file_format=array_record`'
+  if prepared:  # e.g. built as TFRecord, which has no random access.
+    return DataError(
+        f'dataset {name!r} in {where} cannot be read without TensorFlow ({type(error).__name__}: '
+        f'{str(error).splitlines()[0]}); rebuild it with {build} and pass --config.data_dir=DIR.')
   return DataError(
       f'dataset {name!r} is not available offline in {where} ({type(error).__name__}); on a machine '
-      f'with internet run `tfds build {name} --data_dir DIR --file_format=array_record` (or '
-      f"`tfds.builder('{name}', data_dir=DIR, file_format='array_record').download_and_prepare()`), "
-      'copy DIR here and pass --config.data_dir=DIR.')
+      f"with internet run {build} (or `tfds.builder('{name}', data_dir=DIR, "
+      "file_format='array_record').download_and_prepare()`), copy DIR here and pass --config.data_dir=DIR.")
+
+
+def _is_prepared(tfds, name: str, data_dir: str | None) -> bool:
+  try:
+    return tfds.builder(name, data_dir=data_dir).is_prepared()
+  except Exception:
+    return False
 
 
 def _source(name: str, split: str, data_dir: str | None):
@@ -31,7 +42,7 @@ def _source(name: str, split: str, data_dir: str | None):
   try:
     return tfds.data_source(name, split=split, data_dir=data_dir, download=False)
   except Exception as e:  # TFDS raises many types for "not there"; all mean the same here.
-    raise _not_available(name, data_dir, e) from e
+    raise _not_available(name, data_dir, e, _is_prepared(tfds, name, data_dir)) from e
 
 
 def _read(source, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
