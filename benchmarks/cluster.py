@@ -200,7 +200,7 @@ def main():
   p.add_argument('--quick', action='store_true')
   p.add_argument('--skip-sklearn', action='store_true')
   p.add_argument('--cases', default='kmeans,gmm_full,gmm_diag,spread,rss')
-  p.add_argument('--repeats', type=int, default=1)
+  p.add_argument('--repeats', type=int, default=2)
   p.add_argument('--sk-worker', action='store_true', help=argparse.SUPPRESS)
   p.add_argument('--rss-worker', choices=['jax', 'sklearn'], help=argparse.SUPPRESS)
   p.add_argument('--mode', default=None, help=argparse.SUPPRESS)
@@ -230,33 +230,31 @@ def main():
   fit_cases = [c for c in args.cases if c != 'rss']
   tmp = tempfile.mkdtemp()
 
-  sk = {}
-  if not args.skip_sklearn and fit_cases:
-    sk = _run([sys.executable, __file__, '--sk-worker', '--mode', args.mode, '--tmp', tmp,
-               '--repeats', str(args.repeats), '--cases', ','.join(fit_cases)],
-              env=sklearn_env())
-  jpeak = jax_peak()
-  npeak = sk.get('numpy_peak')
-  peak = max(jpeak, npeak or 0.0)
-  common = dict(mode=args.mode, cpu=cpu_name(), device=str(jax.devices()[0].device_kind),
-                n_devices=len(jax.devices()), peak_gflops=round(peak, 1),
-                jax_matmul_gflops=round(jpeak, 1),
-                numpy_matmul_gflops=None if npeak is None else round(npeak, 1))
-
+  # Interleaved: for each case and repeat, the scikit-learn subprocess (which
+  # also measures numpy's matmul peak) then jax's peak and fit, so that both
+  # sides and the peak see the same machine load (other jobs share the CPU).
   for case in fit_cases:
     fit_case(cluster, case, sizes, iters=1)  # compiles (max_iter is a traced argument)
-    times, info, labels = [], None, None
+    jt, st, peaks, npeaks, info, labels, ref = [], [], [], [], None, None, None
     for _ in range(args.repeats):
+      if not args.skip_sklearn:
+        ref = _run([sys.executable, __file__, '--sk-worker', '--mode', args.mode, '--tmp', tmp,
+                    '--repeats', '1', '--cases', case], env=sklearn_env())
+        npeaks.append(ref['numpy_peak'])
+        ref = ref[case]
+        st.append(ref['time'])
+      peaks.append(jax_peak())
       t, info, labels = fit_case(cluster, case, sizes)
-      times.append(t)
-    row = dict(case=case, jax_s=round(min(times), 3), **{f'jax_{k}': v for k, v in info.items()})
-    ref = sk.get(case)
+      jt.append(t)
+    jpeak, npeak = max(peaks), max(npeaks) if npeaks else None
+    peak = max(jpeak, npeak or 0.0)
+    row = dict(case=case, jax_s=round(min(jt), 3), **{f'jax_{k}': v for k, v in info.items()})
     if ref:
-      row.update(sklearn_s=round(ref['time'], 3), speedup=round(ref['time'] / min(times), 3),
+      row.update(sklearn_s=round(min(st), 3), speedup=round(min(st) / min(jt), 3),
                  **{f'sklearn_{k}': v for k, v in ref.items() if k != 'time'})
     if case == 'kmeans':
       n, d, k = sizes['kmeans']
-      gflops = ITERS * 2 * n * k * d / min(times) / 1e9
+      gflops = ITERS * 2 * n * k * d / min(jt) / 1e9
       row.update(shape=[n, d, k], gflops=round(gflops, 1), frac_peak=round(gflops / peak, 3))
       if ref:
         row['inertia_rel_diff'] = abs(info['inertia'] - ref['inertia']) / ref['inertia']
@@ -270,10 +268,16 @@ def main():
       row['shape'] = list(sizes['spread'])
       if ref:
         row['transduction_agreement'] = float(np.mean(labels == np.load(f'{tmp}/spread_sk.npy')))
+    common = dict(mode=args.mode, cpu=cpu_name(), device=str(jax.devices()[0].device_kind),
+                  n_devices=len(jax.devices()), peak_gflops=round(peak, 1),
+                  jax_matmul_gflops=round(jpeak, 1),
+                  numpy_matmul_gflops=None if npeak is None else round(npeak, 1),
+                  load_avg=round(os.getloadavg()[0], 2))
     print(json.dumps({**row, **common}), flush=True)
 
   if rss:
-    print(json.dumps({**rss, **common}), flush=True)
+    print(json.dumps({**rss, 'mode': args.mode, 'cpu': cpu_name(),
+                      'load_avg': round(os.getloadavg()[0], 2)}), flush=True)
 
 
 if __name__ == '__main__':
