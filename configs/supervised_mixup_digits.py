@@ -1,0 +1,18 @@
+r"""MixMatch's supervised counterpart on digits: the same network, optimiser, weak view, EMA and steps as
+configs/mixmatch_digits.py, MixUp (α=0.75) on the 40 labelled images only, no unlabelled data.
+
+  python launch.py --config configs/supervised_mixup_digits.py --workdir /tmp/supervised_mixup_digits
+"""
+from ssljax import config_base
+
+
+def get_config():
+  config = config_base.common(method="supervised", dataset="digits", model="cnn", num_labels=40, total_steps=2000,
+                              batch_size=64, eval_every=500, checkpoint_every=250, ema_decay=0.999,
+                              optimizer="adamw", lr=0.002, weight_decay=0.02, schedule="constant")
+  config.model_kwargs.width = 32
+  config.model_kwargs.bn_momentum = 0.9
+  config.sup_augment = "weak"
+  config.mixup_alpha = 0.75
+  config.augment = config_base.augment()
+  return config
