@@ -107,3 +107,16 @@ def fixmatch_loss(logits_weak, logits_strong, threshold):
   pseudo = jnp.argmax(probs, -1)
   ce = cross_entropy(logits_strong, pseudo)
   return jnp.mean(mask * ce), mask, pseudo
+
+
+def sharpen(probs, temperature):
+  """MixMatch eq. (7): Sharpen(p, T)_i = p_i^{1/T} / Σ_j p_j^{1/T} (computed as softmax(log p / T))."""
+  logp = jnp.log(jnp.maximum(probs, jnp.finfo(jnp.result_type(probs, jnp.float32)).tiny))
+  return jax.nn.softmax(logp / temperature, axis=-1)
+
+
+def mixmatch_loss(logits_x, targets_x, logits_u, targets_u):
+  """MixMatch eqs. (3)-(5): L_X = 1/|X'| Σ H(p, p_model(x')), L_U = 1/(L|U'|) Σ ‖q − p_model(u')‖²; returns both."""
+  l_x = jnp.mean(soft_cross_entropy(logits_x, targets_x))
+  l_u = jnp.mean(jnp.square(jax.nn.softmax(logits_u, axis=-1) - targets_u))
+  return l_x, l_u
