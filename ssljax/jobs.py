@@ -6,6 +6,7 @@ from ssljax.errors import ConfigError
 JOBS = {
     "fixmatch": "ssljax.methods.fixmatch",
     "supervised": "ssljax.methods.supervised",
+    "mixmatch": "ssljax.methods.mixmatch",
     "cluster_demo": "ssljax.cluster.demo",
 }
 
