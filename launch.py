@@ -29,8 +29,12 @@ def fail(message: str, code: int = 2):
 def main(argv):
   try:
     flags.FLAGS(argv)
-  except flags.Error as e:
-    fail(str(e).splitlines()[0])
+  except (AttributeError, KeyError) as e:  # config_flags raises these for overrides of keys the config lacks
+    key = str(e).strip("\"'")
+    overrides = [a for a in argv[1:] if a.startswith("--config.")]
+    fail(f"unknown config key {key!r} in {' '.join(overrides)}: the config defines no such key")
+  except Exception as e:  # flags.Error, and ValueError/TypeError from ml_collections for ill-typed overrides
+    fail(f"bad command line: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
   if _CONFIG.value is None:
     fail("--config is required, e.g. --config configs/fixmatch_digits.py")
   if not _WORKDIR.value:

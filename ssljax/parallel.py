@@ -10,9 +10,20 @@ AXIS = "data"
 
 
 def maybe_initialize_distributed(force: bool = False):
-  """Calls jax.distributed.initialize() on multi-host jobs (flag, or SSLJAX_DISTRIBUTED=1, or a coordinator env)."""
-  if force or os.environ.get("SSLJAX_DISTRIBUTED") == "1" or os.environ.get("JAX_COORDINATOR_ADDRESS"):
-    jax.distributed.initialize()
+  """jax.distributed.initialize() for multi-host jobs: with --distributed, SSLJAX_DISTRIBUTED=1 or a coordinator.
+
+  On TPU VMs and SLURM/MPI clusters JAX detects the processes itself; elsewhere set JAX_COORDINATOR_ADDRESS
+  (host:port of process 0), SSLJAX_NUM_PROCESSES and SSLJAX_PROCESS_ID on every process.
+  """
+  env = os.environ
+  if not (force or env.get("SSLJAX_DISTRIBUTED") == "1" or env.get("JAX_COORDINATOR_ADDRESS")):
+    return
+  kwargs = {}
+  if "SSLJAX_NUM_PROCESSES" in env:
+    kwargs["num_processes"] = int(env["SSLJAX_NUM_PROCESSES"])
+  if "SSLJAX_PROCESS_ID" in env:
+    kwargs["process_id"] = int(env["SSLJAX_PROCESS_ID"])
+  jax.distributed.initialize(**kwargs)
 
 
 def make_mesh(num_devices: int | None = None) -> Mesh:
@@ -25,9 +36,13 @@ def make_mesh(num_devices: int | None = None) -> Mesh:
   return Mesh(np.array(devices), (AXIS,))
 
 
+def replicated(mesh: Mesh) -> NamedSharding:
+  return NamedSharding(mesh, P())
+
+
 def replicate(tree, mesh: Mesh):
-  """Puts arrays on every device of the mesh (across hosts, each host passes the same values)."""
-  return jax.device_put(tree, NamedSharding(mesh, P()))
+  """Puts host arrays on every device of the mesh (across hosts, each host passes the same values)."""
+  return jax.device_put(tree, replicated(mesh))
 
 
 def shard_rows(x: np.ndarray, mesh: Mesh):
@@ -50,7 +65,8 @@ def local_slice(x):
 def batched_apply(fn, variables, x: np.ndarray, mesh: Mesh, batch_size: int = 1024) -> np.ndarray:
   """fn(variables, x_batch) over the rows of host array x, each chunk split over the mesh; returns numpy.
 
-  The last chunk is padded so that there is one compile.
+  The last chunk is padded so that there is one compile. Outputs are gathered onto every device, so every host
+  can read them.
   """
   n = len(x)
   chunk = min(batch_size, -(-n // mesh.size) * mesh.size)
@@ -73,5 +89,6 @@ _SHARDED_CACHE = {}
 def _sharded_fn(fn, mesh):
   key = (fn, mesh)
   if key not in _SHARDED_CACHE:
-    _SHARDED_CACHE[key] = jax.jit(jax.shard_map(fn, mesh=mesh, in_specs=(P(), P(AXIS)), out_specs=P(AXIS)))
+    gathered = lambda v, x: jax.tree.map(lambda o: lax.all_gather(o, AXIS, tiled=True, to="invarying"), fn(v, x))
+    _SHARDED_CACHE[key] = jax.jit(jax.shard_map(gathered, mesh=mesh, in_specs=(P(), P(AXIS)), out_specs=P()))
   return _SHARDED_CACHE[key]

@@ -68,10 +68,13 @@ def validate_config(config):
       raise ConfigError(f"config.{key} must be a positive integer, got {config[key]!r}")
 
 
-def init_state(task: Task, seed: int) -> TrainState:
-  """The initial state, built in one jitted call (op-by-op initialisation compiles every op on its own)."""
+def init_state(task: Task, seed: int, mesh=None) -> TrainState:
+  """The initial state, built in one jitted call (op-by-op initialisation compiles every op on its own).
 
-  @jax.jit
+  With a mesh, the state is created replicated on all its devices (on every host, for multi-host meshes).
+  """
+
+  @functools.partial(jax.jit, out_shardings=parallel.replicated(mesh) if mesh is not None else None)
   def init(init_key, rng):
     variables = task.init(init_key)
     params = variables["params"]
@@ -193,7 +196,7 @@ def train_and_evaluate(config, workdir: str, build: Callable[[Any], Task], eval_
 
   task = build(config)
   ema_decay = config.get("ema_decay", 0.0) or None
-  state = parallel.replicate(init_state(task, config.seed), mesh)
+  state = init_state(task, config.seed, mesh)
   if latest is not None:
     state = checkpoints.restore(latest, state)
     print(f"resumed from checkpoint at step {latest} in {workdir}", flush=True)
