@@ -173,9 +173,10 @@ def randaugment_op(image, u):
   """One RandAugment op chosen uniformly, with a uniform magnitude and a random sign; u: three uniform draws."""
   index = jnp.minimum(jnp.floor(u[0] * len(RANDAUGMENT_OPS)).astype(jnp.int32), len(RANDAUGMENT_OPS) - 1)
   sign = jnp.where(u[2] < 0.5, -1.0, 1.0)
-  branches = [functools.partial(lambda f, x, m, s: jnp.clip(f(x, m, s), 0.0, 1.0), f)
-              for _, f in RANDAUGMENT_OPS]
-  return jax.lax.switch(index, branches, image, u[1], sign)
+  # Every op, then a pick: what lax.switch becomes under vmap anyway, and switch's branch typing failed inside
+  # shard_map (check_vma) when some branches ignore the per-device inputs.
+  outs = jnp.stack([jnp.clip(f(image, u[1], sign), 0.0, 1.0) for _, f in RANDAUGMENT_OPS])
+  return outs[index]
 
 
 def strong(key, image, *, allow_flip: bool, max_shift: float, num_ops: int = 2,

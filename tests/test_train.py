@@ -109,3 +109,14 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
 def test_batch_not_divisible_by_devices(tmp_path):
   with pytest.raises(ConfigError, match="divisible"):
     train.train_and_evaluate(tiny_fixmatch(batch_size=6), str(tmp_path), fixmatch.build)
+
+
+def test_fixmatch_on_mocked_tfds_cifar10(tmp_path):
+  """The tfds path end to end (offline: tfds.testing.mock_data makes random CIFAR-shaped records)."""
+  import tensorflow_datasets as tfds
+  config = tiny_fixmatch(dataset="cifar10", num_labels=20, total_steps=2, checkpoint_every=2,
+                         **{"augment.weak_shift": 4.0, "augment.strong_shift": 4.0,
+                            "augment.strong_style": "randaugment", "augment.weak_noise": 0.0})
+  with tfds.testing.mock_data(num_examples=120):
+    results = train.train_and_evaluate(config, str(tmp_path), fixmatch.build)
+  assert results["dataset"] == "cifar10" and results["num_classes"] == 10 and results["steps"] == 2
