@@ -305,8 +305,15 @@ def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
     raise ValueError(f'reg_covar must be a non-negative float, got {reg_covar!r}.')
   validation.check_positive_int(max_iter, 'max_iter', allow_zero=True)
   validation.check_positive_int(n_init, 'n_init')
-  prep = kmeans.prepare(x, mesh=mesh, chunk=chunk, pad_features=False)
-  k, d, n = n_components, prep.xs.shape[-1], prep.n
+  # Small inputs get zero feature columns (shared compiled kernels). A padded
+  # dimension has mean 0 and variance reg_covar, is independent of the others,
+  # and adds the same constant to every log N(x_i | k): responsibilities and
+  # the fit are unchanged, and the constant is taken off the lower bound.
+  pad_ok = reg_covar > 0 and covariance_type != 'spherical'
+  prep = kmeans.prepare(x, mesh=mesh, chunk=chunk, pad_features=pad_ok)
+  k, d, n = n_components, prep.d, prep.n
+  n_pad = prep.xs.shape[-1] - d
+  pad_const = n_pad * float(-0.5 * np.log(2 * np.pi) - 0.5 * np.log(np.float32(reg_covar))) if n_pad else 0.0
   validation.check_n_clusters(k, n, 'n_components')
   ys = np.full((n,), -1, np.int32) if labels is None else np.asarray(labels)
   if ys.shape != (n,) or not np.issubdtype(ys.dtype, np.integer):
@@ -345,11 +352,13 @@ def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
     if labels is not None and means_init is None:
       means = jnp.asarray(_labelled_means(np.array(means), x, y_host, prep.mean))
     if means_init is not None:
-      means = jnp.asarray(validation.check_array(means_init, 'means_init') - prep.mean)
-      if means.shape != (k, d):
-        raise ValueError(f'means_init must have shape {(k, d)}, got {means.shape}.')
+      m = validation.check_array(means_init, 'means_init')
+      if m.shape != (k, d):
+        raise ValueError(f'means_init must have shape {(k, d)}, got {m.shape}.')
+      means = jnp.asarray(prep.pad(m))
     if precisions_init is not None:
-      pc = jnp.asarray(chol_from_precisions(precisions_init, cov_type))
+      pc = jnp.asarray(_pad_chol(chol_from_precisions(precisions_init, cov_type), n_pad,
+                                 reg_covar, cov_type))
     if not bool(jnp.all(jnp.isfinite(pc))):
       raise _ill_defined()
     params = Params(weights, means, pc)
@@ -362,13 +371,13 @@ def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
     params, lb, it, converged, failed = out
     if bool(failed):
       raise _ill_defined()
-    lb = float(lb)
+    lb = float(lb) - pad_const
     if best is None or lb > best[1]:
       best = (params, lb, int(it), bool(converged))
 
   params, lb, it, converged = best
-  pc = np.asarray(params.prec_chol)
-  return GMMResult(np.asarray(params.weights), np.asarray(params.means) + prep.mean,
+  pc = _unpad_chol(np.asarray(params.prec_chol), d, cov_type)
+  return GMMResult(np.asarray(params.weights), prep.unpad(params.means),
                    _covariance_from_chol(pc, cov_type), pc, converged, lb, it)
 
 
@@ -384,8 +393,29 @@ def _labelled_means(means, x, y, shift):
   """Starts each labelled component at the mean of its labelled points."""
   x = np.asarray(x, np.float32)
   for c in np.unique(y[y >= 0]):
-    means[c] = x[y == c].mean(0) - shift
+    means[c, :x.shape[1]] = x[y == c].mean(0) - shift
   return means
+
+
+def _pad_chol(pc, n_pad, reg_covar, cov_type):
+  """Precision factors for padded dimensions: 1 / sqrt(reg_covar), block-diagonal."""
+  if not n_pad:
+    return pc
+  v = np.float32(1.0 / np.sqrt(np.float32(reg_covar)))
+  if cov_type == 'diag':
+    return np.pad(pc, ((0, 0), (0, n_pad)), constant_values=v)
+  d = pc.shape[-1]
+  out = np.zeros(pc.shape[:-2] + (d + n_pad, d + n_pad), np.float32)
+  out[..., :d, :d] = pc
+  idx = np.arange(d, d + n_pad)
+  out[..., idx, idx] = v
+  return out
+
+
+def _unpad_chol(pc, d, cov_type):
+  if cov_type in ('full', 'tied'):
+    return pc[..., :d, :d]
+  return pc[:, :d] if cov_type == 'diag' else pc
 
 
 def _check_weights_init(w, k):
@@ -403,12 +433,33 @@ def _wlp(x, weights, means, pc, *, cov_type):
 
 
 def weighted_log_probs(x, weights, means, precisions_cholesky, cov_type):
-  """log pi_k + log N(x_i | k), (N, K), for fitted parameters."""
+  """log pi_k + log N(x_i | k), (N, K), for fitted parameters.
+
+  Small inputs are padded (rows to a power of two; features, with unit
+  precision, which adds exactly -1/2 log 2 pi per padded feature) so that
+  many small calls share compiled kernels.
+  """
   x = validation.check_array(x)
+  n, d = x.shape
   shift = np.mean(np.asarray(means, np.float64), axis=0).astype(np.float32)
-  return np.asarray(_wlp(jnp.asarray(x - shift), jnp.asarray(weights, jnp.float32),
-                         jnp.asarray(means - shift, jnp.float32),
-                         jnp.asarray(precisions_cholesky, jnp.float32), cov_type=cov_type))
+  x, means = x - shift, np.asarray(means, np.float32) - shift
+  pc = np.asarray(precisions_cholesky, np.float32)
+  n_pad = d_pad = 0
+  if n * d <= 1 << 16 and d < 64 and cov_type != 'spherical':
+    n_pad = max(64, 1 << (n - 1).bit_length()) - n
+    d_pad = max(16, 1 << (d - 1).bit_length()) - d
+    x = np.pad(x, ((0, n_pad), (0, d_pad)))
+    means = np.pad(means, ((0, 0), (0, d_pad)))
+    if cov_type == 'diag':
+      pc = np.pad(pc, ((0, 0), (0, d_pad)), constant_values=1.0)
+    else:
+      out = np.zeros(pc.shape[:-2] + (d + d_pad,) * 2, np.float32)
+      out[..., :d, :d] = pc
+      out[..., np.arange(d, d + d_pad), np.arange(d, d + d_pad)] = 1.0
+      pc = out
+  w = np.asarray(_wlp(jnp.asarray(x), jnp.asarray(weights, jnp.float32), jnp.asarray(means),
+                      jnp.asarray(pc), cov_type=cov_type))
+  return w[:n] + 0.5 * d_pad * math.log(2 * math.pi)
 
 
 def n_parameters(k, d, cov_type):
