@@ -8,6 +8,8 @@ JOBS = {
     "supervised": "ssljax.methods.supervised",
     "mixmatch": "ssljax.methods.mixmatch",
     "cluster_demo": "ssljax.cluster.demo",
+    "simclr": "ssljax.methods.simclr",
+    "rotnet": "ssljax.methods.rotnet",
 }
 
 
