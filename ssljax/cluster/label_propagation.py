@@ -54,10 +54,10 @@ def _topk_smallest_blocked(d, k, block):
 
 
 @functools.partial(jax.jit, static_argnames=('k', 'chunk', 'block'))
-def _knn(queries, points, *, k, chunk, block):
+def _knn(queries, points, valid, *, k, chunk, block):
   m = points.shape[0]
   pad = (-m) % block
-  pn = jnp.sum(points * points, axis=1)
+  pn = jnp.where(valid, jnp.sum(points * points, axis=1), jnp.inf)  # padding never wins
   pn = jnp.concatenate([pn, jnp.full((pad,), jnp.inf, jnp.float32)])
   pts = jnp.concatenate([points, jnp.zeros((pad, points.shape[1]), jnp.float32)])
   p2 = -2.0 * pts
@@ -75,16 +75,33 @@ def _knn(queries, points, *, k, chunk, block):
   return out.reshape(-1, k)[:n].astype(jnp.int32)
 
 
+def _bucket(n, d):
+  """Padded (rows, features) for small inputs, so that many share compiled kernels."""
+  if n * d <= 1 << 16 and d < 64:
+    return max(64, 1 << (n - 1).bit_length()), max(16, 1 << (d - 1).bit_length())
+  return n, d
+
+
+def _pad(a, n, d=None):
+  d = a.shape[1] if d is None else d
+  return np.pad(a, ((0, n - a.shape[0]), (0, d - a.shape[1])))
+
+
 def knn(queries, points, k, *, chunk=256, block=32):
   """Indices (n, k) of the k nearest `points` of each query, nearest first."""
   queries = validation.check_array(queries, 'queries')
   points = validation.check_array(points, 'points')
   validation.check_n_clusters(k, points.shape[0], 'n_neighbors')
+  (nq, d), m = queries.shape, points.shape[0]
   shift = points.mean(0, dtype=np.float64).astype(np.float32)
-  chunk = max(1, min(chunk, queries.shape[0]))
-  block = block if points.shape[0] >= 4 * k * block else 1
-  return np.asarray(_knn(jnp.asarray(queries - shift), jnp.asarray(points - shift),
-                         k=k, chunk=chunk, block=block))
+  nq_to, d_to = _bucket(nq, d)
+  m_to, _ = _bucket(m, d)
+  chunk = max(1, min(chunk, nq_to))
+  block = block if m >= 4 * k * block else 1
+  out = _knn(jnp.asarray(_pad(queries - shift, nq_to, d_to)),
+             jnp.asarray(_pad(points - shift, m_to, d_to)), jnp.arange(m_to) < m,
+             k=k, chunk=chunk, block=block)
+  return np.asarray(out)[:nq]
 
 
 @jax.jit
@@ -110,7 +127,8 @@ def _knn_operator(nbrs, variant):
 
 def _dense_operator(w, variant):
   if variant == 'propagation':
-    w = w / jnp.sum(w, axis=1, keepdims=True)
+    norm = jnp.sum(w, axis=1, keepdims=True)
+    w = w / jnp.where(norm == 0, 1.0, norm)
   else:
     w = w * (1.0 - jnp.eye(w.shape[0], dtype=w.dtype))
     deg = jnp.sum(w, axis=0)
@@ -166,8 +184,9 @@ def _fit_dense(w, y, alpha, max_iter, tol, *, n_classes, variant):
 
 
 @functools.partial(jax.jit, static_argnames=('n_classes', 'variant'))
-def _fit_rbf(x, y, gamma, alpha, max_iter, tol, *, n_classes, variant):
-  graph = _Graph(_dense_operator(rbf_kernel(x, x, gamma), variant), n_classes)
+def _fit_rbf(x, valid, y, gamma, alpha, max_iter, tol, *, n_classes, variant):
+  w = rbf_kernel(x, x, gamma) * (valid[:, None] & valid[None, :])  # padding: no edges
+  graph = _Graph(_dense_operator(w, variant), n_classes)
   return _iterate(graph, y, alpha, max_iter, tol, variant)
 
 
@@ -199,25 +218,32 @@ def fit(x, y, n_classes=None, *, variant='spreading', kernel='rbf', gamma=20.0,
   if variant == 'spreading' and not 0 < alpha < 1:
     raise ValueError(f'alpha must be in (0, 1), got {alpha}.')
   validation.check_positive_int(max_iter, 'max_iter', allow_zero=True)
-  args = (jnp.asarray(y, jnp.int32), jnp.float32(alpha or 0.0), jnp.int32(max_iter),
-          jnp.float32(tol))
+  # Small inputs are padded with unlabelled, unconnected rows (their F stays 0).
+  n, d = x.shape
+  n_to, d_to = _bucket(n, d)
+  y_pad = np.concatenate([y, np.full(n_to - n, -1)]).astype(np.int32)
+  args = (jnp.asarray(y_pad), jnp.float32(alpha or 0.0), jnp.int32(max_iter), jnp.float32(tol))
   if affinity is not None:
     w = validation.check_array(affinity, 'affinity')
-    if w.shape != (x.shape[0],) * 2:
-      raise ValueError(f'affinity must be {(x.shape[0],) * 2}, got {w.shape}.')
-    f, t, it = _fit_dense(jnp.asarray(w), *args, n_classes=n_classes, variant=variant)
+    if w.shape != (n, n):
+      raise ValueError(f'affinity must be {(n, n)}, got {w.shape}.')
+    f, t, it = _fit_dense(jnp.asarray(_pad(w, n_to, n_to)), *args, n_classes=n_classes,
+                          variant=variant)
   elif kernel == 'knn':
-    nbrs = knn(x, x, n_neighbors) if nbrs is None else nbrs
+    nbrs = knn(x, x, n_neighbors) if nbrs is None else np.asarray(nbrs)
+    own = np.repeat(np.arange(n, n_to, dtype=np.int32)[:, None], nbrs.shape[1], axis=1)
+    nbrs = np.concatenate([nbrs.astype(np.int32), own])  # padding: self-loops only
     f, t, it = _fit_knn(jnp.asarray(nbrs), *args, n_classes=n_classes, variant=variant)
   elif kernel == 'rbf':
     if not gamma > 0:
       raise ValueError(f'gamma must be > 0, got {gamma}.')
     shift = x.mean(0, dtype=np.float64).astype(np.float32)
-    f, t, it = _fit_rbf(jnp.asarray(x - shift), args[0], jnp.float32(gamma), *args[1:],
-                        n_classes=n_classes, variant=variant)
+    f, t, it = _fit_rbf(jnp.asarray(_pad(x - shift, n_to, d_to)), jnp.arange(n_to) < n,
+                        args[0], jnp.float32(gamma), *args[1:], n_classes=n_classes,
+                        variant=variant)
   else:
     raise ValueError(f"kernel must be 'rbf' or 'knn', got {kernel!r}.")
-  return LPResult(np.asarray(f), np.asarray(t), int(it))
+  return LPResult(np.asarray(f)[:n], np.asarray(t)[:n], int(it))
 
 
 def predict_proba(x_train, label_distributions, x, *, kernel='rbf', gamma=20.0,
@@ -230,7 +256,12 @@ def predict_proba(x_train, label_distributions, x, *, kernel='rbf', gamma=20.0,
     x_train = validation.check_array(x_train)
     x = validation.check_array(x)
     shift = x_train.mean(0, dtype=np.float64).astype(np.float32)
-    w = rbf_kernel(jnp.asarray(x - shift), jnp.asarray(x_train - shift), jnp.float32(gamma))
-    p = np.asarray(jnp.dot(w, f, precision=_HI))
+    (n, d), m = x.shape, x_train.shape[0]
+    n_to, d_to = _bucket(n, d)
+    m_to = _bucket(m, d)[0]
+    f = jnp.asarray(_pad(np.asarray(f), m_to))  # padded training rows carry F = 0
+    w = rbf_kernel(jnp.asarray(_pad(x - shift, n_to, d_to)),
+                   jnp.asarray(_pad(x_train - shift, m_to, d_to)), jnp.float32(gamma))
+    p = np.asarray(jnp.dot(w, f, precision=_HI))[:n]
   norm = p.sum(1, keepdims=True)
   return p / np.where(norm == 0, 1.0, norm)
