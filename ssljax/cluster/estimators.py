@@ -232,7 +232,7 @@ class MiniBatchKMeans(_KMeansBase):
     self._init_state(X, sw, rs)
     n, bs = X.shape[0], min(self.batch_size, X.shape[0])
     n_steps = (self.max_iter * n) // bs
-    tol = kmeans._tolerance(kmeans.prepare(X), self.tol) if self.tol > 0 else 0.0
+    tol = kmeans.mean_variance(X) * self.tol if self.tol > 0 else 0.0
     ewa, ewa_min, no_improvement = None, np.inf, 0
     for step in range(n_steps):
       idx = rs.randint(0, n, bs)

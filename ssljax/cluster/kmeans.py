@@ -253,6 +253,7 @@ class Prepared(NamedTuple):
   mean: np.ndarray   # (D,) the shift, unpadded
   n: int
   mesh: object
+  mean_var: float    # mean over features of the variance (scikit-learn's tol scale)
 
   @property
   def d(self):
@@ -280,13 +281,14 @@ def prepare(x, sample_weight=None, *, mesh=None, chunk=4096, center=True,
   w = validation.check_weights(sample_weight, n)
   mesh = _sharding.data_mesh() if mesh is None else mesh
   mean = (x.mean(axis=0, dtype=np.float64) if center else np.zeros(d)).astype(np.float32)
+  mean_var = mean_variance(x)
   if pad_features and n * d <= 1 << 16 and d < 64:
     dp = max(16, 1 << (d - 1).bit_length())
     x = np.pad(x - mean, ((0, 0), (0, dp - d)))
     xs, ws = _sharding.to_chunks(x, w, mesh, chunk)
   else:
     xs, ws = _sharding.to_chunks(x, w, mesh, chunk, shift=mean if center else None)
-  return Prepared(xs, ws, mean, n, mesh)
+  return Prepared(xs, ws, mean, n, mesh, mean_var)
 
 
 def _flat(prep):
@@ -400,10 +402,15 @@ def fit(x, n_clusters, *, init='k-means++', n_init=1, max_iter=300, tol=1e-4,
 
 
 def _tolerance(prep, tol):
-  if tol == 0:
-    return 0.0
-  xf = np.asarray(prep.xs).reshape(-1, prep.xs.shape[-1])[:prep.n, :prep.d]
-  return float(np.mean(np.var(xf, axis=0, dtype=np.float64)) * tol)
+  return float(prep.mean_var * tol) if tol else 0.0
+
+
+def mean_variance(x, block=1 << 16):
+  """mean_j var(x[:, j]), in float64 over row blocks (no N x D temporary)."""
+  x = np.asarray(x)
+  mean = x.mean(axis=0, dtype=np.float64)
+  ss = sum(np.sum((x[i:i + block] - mean) ** 2, axis=0) for i in range(0, len(x), block))
+  return float(np.mean(ss / len(x)))
 
 
 @_sharding.x64
