@@ -4,6 +4,14 @@ Same constructor parameters, fitted attributes and random-state semantics as
 scikit-learn: the random draws (k-means++ uniforms, random inits) come from
 numpy's RandomState in scikit-learn's order, so the same `random_state` gives
 the same initial centres. Computation is float32; outputs take X's dtype.
+
+All five pass sklearn.utils.estimator_checks.check_estimator, except one
+check that cannot apply to KMeans and MiniBatchKMeans and that scikit-learn
+itself lists as an expected failure for its own two:
+check_sample_weight_equivalence_on_dense_data (weighting a point by 2 is not
+the same as repeating it once the seeding is random: the k-means++ /
+random-init draws differ, so the fits differ). The sparse variant is not run
+(sparse input is rejected with a TypeError, as the checks expect).
 """
 import numbers
 import warnings
