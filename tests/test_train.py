@@ -120,3 +120,15 @@ def test_fixmatch_on_mocked_tfds_cifar10(tmp_path):
   with tfds.testing.mock_data(num_examples=120):
     results = train.train_and_evaluate(config, str(tmp_path), fixmatch.build)
   assert results["dataset"] == "cifar10" and results["num_classes"] == 10 and results["steps"] == 2
+
+
+def test_supervised_mixup_four_devices_match_one_device():
+  from ssljax.methods import supervised
+  from helpers import load_config
+  config = load_config("supervised_digits", batch_size=8, total_steps=2, **{"model_kwargs.width": 4})
+  task = supervised.build(config)
+  s1, m1 = _run_steps(task, 1, 2)
+  s4, m4 = _run_steps(task, 4, 2)
+  for a, b in zip(m1, m4):
+    np.testing.assert_allclose(a["loss"], b["loss"], rtol=2e-4)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5), s1.params, s4.params)

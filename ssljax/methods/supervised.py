@@ -9,12 +9,20 @@ from ssljax.methods import common
 
 
 def mixup(key, x, y_onehot, alpha):
-  """MixUp (Zhang et al., 2018): x̃ = λx + (1−λ)x_π, ỹ likewise, λ ~ Beta(α, α) per example."""
+  """MixUp (Zhang et al., 2018) over the global batch: x̃ = λx + (1−λ)x_π, ỹ likewise, λ ~ Beta(α, α) per example.
+
+  Per-device code: π and λ are drawn for the whole global batch from the same key on every device, each device
+  mixes its own rows with partners fetched by all_gather, so 1 and N devices give the same batch.
+  """
   k_lam, k_perm = jax.random.split(key)
-  lam = jax.random.beta(k_lam, alpha, alpha, (x.shape[0],))
-  perm = jax.random.permutation(k_perm, x.shape[0])
+  b = x.shape[0]
+  xs = jax.lax.all_gather(x, "data", tiled=True)
+  ys = jax.lax.all_gather(y_onehot, "data", tiled=True)
+  mine = jax.lax.axis_index("data") * b + jnp.arange(b)
+  partner = jax.random.permutation(k_perm, xs.shape[0])[mine]
+  lam = jax.random.beta(k_lam, alpha, alpha, (xs.shape[0],))[mine]
   lx = lam.reshape((-1,) + (1,) * (x.ndim - 1))
-  return lx * x + (1 - lx) * x[perm], lam[:, None] * y_onehot + (1 - lam[:, None]) * y_onehot[perm]
+  return lx * x + (1 - lx) * xs[partner], lam[:, None] * y_onehot + (1 - lam[:, None]) * ys[partner]
 
 
 def build(config) -> train.Task:
@@ -33,8 +41,8 @@ def build(config) -> train.Task:
   def loss(params, batch_stats, batch, key, step):
     del step
     x, y = batch["x"], jax.nn.one_hot(batch["y"], ds.num_classes)
-    if config.mixup_alpha > 0:  # mixes within the device's slice
-      x, y = mixup(jax.random.fold_in(key, jax.lax.axis_index("data")), x, y, config.mixup_alpha)
+    if config.mixup_alpha > 0:
+      x, y = mixup(key, x, y, config.mixup_alpha)
     logits, mutated = model.apply({"params": params, "batch_stats": batch_stats}, normalize(x), train=True,
                                   mutable=["batch_stats"])
     loss = optax.softmax_cross_entropy(logits, y).mean()
