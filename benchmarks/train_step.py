@@ -66,6 +66,7 @@ _VARIANTS = flags.DEFINE_list("variants", ["full", "no_aug", "sample"], "Which o
 _TORCH = flags.DEFINE_bool("torch", False, "Also run the PyTorch reference (eager and torch.compile) each round.")
 _TORCH_PYTHON = flags.DEFINE_string("torch_python", "/tmp/venv-torch/bin/python", "Python of the torch venv.")
 _TORCH_STEPS = flags.DEFINE_integer("torch_steps", 5, "Timed steps of each PyTorch run (bench.py --steps).")
+_TORCH_WARMUP = flags.DEFINE_integer("torch_warmup", 3, "Warm-up steps of each PyTorch run (bench.py --warmup).")
 _SHARED = flags.DEFINE_string("shared", None, "The shared/ directory (default: the repository's sibling shared/, "
                               "or $SSLJAX_SHARED).")
 _MOCK_EXAMPLES = flags.DEFINE_integer("mock_examples", 512, "Mocked examples per split for TFDS datasets "
@@ -179,6 +180,7 @@ def torch_command(config, compile_: bool):
   if not os.path.exists(_TORCH_PYTHON.value):
     return None, f"{_TORCH_PYTHON.value} not found (create it as bench.py's docstring says)"
   cmd = [_TORCH_PYTHON.value, bench, ref[1], "--batch", str(config.batch_size), "--steps", str(_TORCH_STEPS.value),
+         "--warmup", str(_TORCH_WARMUP.value),
          "--threads", str(os.cpu_count())]
   if ref[1] == "fixmatch":
     cmd += ["--mu", str(config.mu)]
@@ -425,6 +427,8 @@ def main(argv):
         res[f"no_aug_ratio_vs_torch_{mode}"] = round(res["no_aug_images_per_sec"] / t_ips, 3)
       if runs:
         res[f"torch_{mode}_runs_images_per_sec"] = [round(x["images_per_s"], 1) for x in runs]
+        res[f"torch_{mode}_loadavg"] = [[round(x["loadavg_before"][0], 2), round(x["loadavg_after"][0], 2)]
+                                        for x in runs]
     if torch_note:
       res["torch_note"] = torch_note
     if torch_cmds:
