@@ -11,8 +11,8 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(method="rotnet", dataset="digits", model="cnn", num_labels=40, total_steps=1000,
-                              batch_size=64, eval_every=1000, checkpoint_every=250, optimizer="sgd", lr=0.1,
+  config = config_base.common(method="rotnet", dataset="digits", model="cnn", num_labels=40, total_steps=500,
+                              batch_size=64, eval_every=500, checkpoint_every=250, optimizer="sgd", lr=0.1,
                               momentum=0.9, nesterov=True, weight_decay=5e-4, schedule="steps")
   config.lr_decay_at = (0.3, 0.6, 0.8)
   config.lr_decay_factor = 0.2

@@ -45,12 +45,9 @@ def test_run_writes_rotation_and_random_init_results(tmp_path):
 
 def test_probe_layers_pool_inner_outputs():
   """probe_layers: inner outputs ReLU'd and pooled; BatchNorm_2 pooled is exactly the CNN's own output."""
-  config = tiny_rotnet()
-  task = rotnet.build(config)
-  variables = jax.jit(task.init)(jax.random.key(0))
-  enc = {k: v["encoder"] for k, v in variables.items()}
-  encoder = rotnet.common.encoder(config)
+  encoder = rotnet.common.encoder(tiny_rotnet())
   x = jax.random.uniform(jax.random.key(1), (3, 8, 8, 1))
+  enc = jax.jit(lambda k: encoder.init(k, x, train=False))(jax.random.key(0))
   out = representation.encoder_features(encoder, enc, x)
   inner = representation.encoder_features(encoder, enc, x, ("BatchNorm_1", "BatchNorm_2"))
   assert out.shape == (3, 16) and inner.shape == (3, 8 + 16)
@@ -59,6 +56,8 @@ def test_probe_layers_pool_inner_outputs():
     representation.encoder_features(encoder, enc, x, ("NoSuchLayer",))
 
 
-def test_bad_head():
+def test_bad_head_and_probe_layer():
   with pytest.raises(ConfigError, match="head='deep'"):
     rotnet.build(tiny_rotnet(head="deep"))
+  with pytest.raises(ConfigError, match="'Conv_9' is not a submodule"):
+    rotnet.build(tiny_rotnet(probe_layers=("Conv_9",)))
