@@ -10,13 +10,4 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(method="fixmatch", dataset="svhn_cropped", model="wrn28_2", num_labels=250,
-                              total_steps=2**20, batch_size=64, eval_every=2**14, checkpoint_every=2**12,
-                              log_every=500, ema_decay=0.999, lr=0.03, weight_decay=5e-4)
-  config.model_kwargs.bn_momentum = 0.999
-  config.mu = 7
-  config.threshold = 0.95
-  config.lambda_u = 1.0
-  config.augment = config_base.augment(weak_shift=4.0, weak_noise=0.0, strong_shift=4.0, strong_style="randaugment",
-                                       strong_ops=2, cutout=0.5)
-  return config
+  return config_base.fixmatch_paper(dataset="svhn_cropped", num_labels=250)

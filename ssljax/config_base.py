@@ -35,3 +35,17 @@ def augment(**overrides) -> ml_collections.ConfigDict:
                                      strong_ops=2, cutout=0.5))
   a.update(overrides)
   return a
+
+
+def fixmatch_paper(**overrides) -> ml_collections.ConfigDict:
+  """FixMatch's published recipe (Sohn et al., 2020) for 32×32 datasets; configs override dataset, model, labels."""
+  config = common(method="fixmatch", model="wrn28_2", total_steps=2**20, batch_size=64, eval_every=2**14,
+                  checkpoint_every=2**12, log_every=500, ema_decay=0.999, lr=0.03, weight_decay=5e-4)
+  config.model_kwargs.bn_momentum = 0.999
+  config.mu = 7
+  config.threshold = 0.95
+  config.lambda_u = 1.0
+  config.augment = augment(weak_shift=4.0, weak_noise=0.0, strong_shift=4.0, strong_style="randaugment", strong_ops=2,
+                           cutout=0.5)
+  config.update(overrides)
+  return config
