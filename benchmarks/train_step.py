@@ -64,6 +64,7 @@ _NUM_DEVICES = flags.DEFINE_integer("num_devices", 1, "Devices the batch is spli
 _ROUNDS = flags.DEFINE_integer("rounds", 1, "Rounds; each times every variant (and the PyTorch runs) once.")
 _VARIANTS = flags.DEFINE_list("variants", ["full", "no_aug", "sample"], "Which of full, no_aug, sample to time.")
 _TORCH = flags.DEFINE_bool("torch", False, "Also run the PyTorch reference (eager and torch.compile) each round.")
+_TORCH_MODES = flags.DEFINE_list("torch_modes", ["eager", "compile"], "PyTorch runs per round: eager, compile.")
 _TORCH_PYTHON = flags.DEFINE_string("torch_python", "/tmp/venv-torch/bin/python", "Python of the torch venv.")
 _TORCH_STEPS = flags.DEFINE_integer("torch_steps", 5, "Timed steps of each PyTorch run (bench.py --steps).")
 _TORCH_WARMUP = flags.DEFINE_integer("torch_warmup", 3, "Warm-up steps of each PyTorch run (bench.py --warmup).")
@@ -154,8 +155,10 @@ def build_task(config):
   data_source = "real"
   if config.get("dataset", "digits") != "digits" and not _REAL_DATA.value:
     import tensorflow_datasets as tfds
-    mock = tfds.testing.mock_data(num_examples=_MOCK_EXAMPLES.value)
-    data_source = f"tfds.testing.mock_data(num_examples={_MOCK_EXAMPLES.value})"
+    # Random labels: twice num_labels leaves every class enough examples for the balanced labelled draw.
+    n = max(_MOCK_EXAMPLES.value, 2 * int(config.get("num_labels", 0)))
+    mock = tfds.testing.mock_data(num_examples=n)
+    data_source = f"tfds.testing.mock_data(num_examples={n})"
   with mock:
     task = module.build(config)
   return task, data_source
@@ -331,6 +334,8 @@ def main(argv):
   torch_cmds, torch_note = {}, None
   if _TORCH.value:
     for mode, flag in (("eager", False), ("compile", True)):
+      if mode not in _TORCH_MODES.value:
+        continue
       cmd, torch_note = torch_command(config, flag)
       if cmd:
         torch_cmds[mode] = cmd
@@ -418,7 +423,7 @@ def main(argv):
     res["no_aug_fraction_of_peak"] = round(res["no_aug_achieved_gflop_s"] / peak, 3)
 
   if _TORCH.value:
-    for mode in ("eager", "compile"):
+    for mode in [m for m in ("eager", "compile") if m in _TORCH_MODES.value]:
       runs = torch_runs.get(mode, [])
       t_ips = statistics.median(x["images_per_s"] for x in runs) if runs else None
       res[f"torch_{mode}_images_per_sec"] = round(t_ips, 2) if t_ips else None
