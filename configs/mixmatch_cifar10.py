@@ -19,6 +19,7 @@ def get_config():
   config.num_augment = 2       # K
   config.temperature = 0.5     # T
   config.mixup_alpha = 0.75    # α
+  config.view = "weak"         # flip + translate
   config.lambda_u = 75.0
   config.rampup_steps = 16384
   config.augment = config_base.augment(weak_shift=4.0, weak_noise=0.0)

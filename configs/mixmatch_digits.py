@@ -19,6 +19,7 @@ def get_config():
   config.num_augment = 2       # K
   config.temperature = 0.5     # T
   config.mixup_alpha = 0.75    # α
+  config.view = "weak"         # augmentation of x̂ and the K û views: "weak" (the paper) or "strong"
   config.lambda_u = 10.0
   config.rampup_steps = 500
   config.augment = config_base.augment()

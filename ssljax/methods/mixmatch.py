@@ -56,6 +56,8 @@ def validate(config):
     v = config.get(key)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not ok(v) or v != v or v == float("inf"):
       raise ConfigError(f"config.{key} ({what}) must be a finite number {bound}, got {v!r}")
+  if config.get("view", "weak") not in ("weak", "strong"):
+    raise ConfigError(f"config.view must be 'weak' or 'strong', got {config.get('view')!r}")
   r = config.get("rampup_steps")
   if not isinstance(r, int) or isinstance(r, bool) or r < 0:
     raise ConfigError(f"config.rampup_steps must be an integer >= 0 (0: no ramp-up), got {r!r}")
@@ -76,7 +78,8 @@ def build(config) -> train.Task:
   arrays = {"x_l": ds.train_images[labelled], "y_l": ds.train_labels[labelled], "x_u": x_u, "y_u": y_u}
   model = common.classifier(config, ds)
   normalize = common.normalizer(ds)
-  weak, _ = common.augmenters(config, ds)
+  weak, strong = common.augmenters(config, ds)
+  view = {"weak": weak, "strong": strong}[config.get("view", "weak")]  # the paper: weak (flip + translate)
   b, num_views, num_classes = config.batch_size, config.num_augment, ds.num_classes
   temperature, alpha = float(config.temperature), float(config.mixup_alpha)
   lambda_u, rampup_steps = float(config.lambda_u), int(config.rampup_steps)
@@ -87,8 +90,8 @@ def build(config) -> train.Task:
     iu, keys_u = common.draw(k_u, b, data["x_u"].shape[0])
     u = common.to_float(data["x_u"][iu])
     view_keys = jax.vmap(lambda k: jax.random.split(k, num_views), out_axes=1)(keys_u)  # [K, b_local]
-    return {"x_l": jax.vmap(weak)(keys_l, common.to_float(data["x_l"][il])), "y_l": data["y_l"][il],
-            "u": jax.vmap(lambda ks: jax.vmap(weak)(ks, u))(view_keys),  # [K, b_local, H, W, C]
+    return {"x_l": jax.vmap(view)(keys_l, common.to_float(data["x_l"][il])), "y_l": data["y_l"][il],
+            "u": jax.vmap(lambda ks: jax.vmap(view)(ks, u))(view_keys),  # [K, b_local, H, W, C]
             "y_u": data["y_u"][iu]}
 
   def loss(params, batch_stats, batch, key, step):
