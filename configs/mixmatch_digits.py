@@ -5,7 +5,11 @@ r"""MixMatch on scikit-learn's digits, 40 labels (4 per class), a few CPU-minute
 The paper's MixMatch (K=2, T=0.5, α=0.75, Adam lr 0.002 with decoupled weight decay 0.02·lr, EMA 0.999 with the
 warm-up of ssljax/state.py) on the FixMatch digits CNN (BatchNorm momentum 0.9) and weak view (continuous ±1 px shift
 + noise 0.05). λu=10 instead of 75 (more stable on this small dataset), ramped up over the first part of the run
-rather than 16,384 steps; CNN width 16 and 1500 steps keep a run to ~5 CPU-minutes. Supervised counterpart: configs/supervised_mixup_digits.py.
+rather than 16,384 steps; CNN width 16 and 1500 steps keep a run to ~4 CPU-minutes.
+Supervised counterpart: configs/supervised_mixup_digits.py.
+
+Measured (seeds 0/1/2, EMA): 98.1 / 97.8 / 93.6% (seed 2: 16 of the 36 test 1s taken for 3s); supervised
+counterpart 92.2 / 89.4 / 85.6%.
 """
 from ssljax import config_base
 

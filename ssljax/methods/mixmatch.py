@@ -3,7 +3,7 @@
 One step, for a global batch of B labelled and B unlabelled examples:
   1. x̂ = one weak view of each labelled example; û_k = K weak views of each unlabelled example.
   2. Label guess q = Sharpen((1/K) Σ_k p_model(û_k), T), no gradient (one forward over the K·B views).
-  3. W = shuffle(concat(X̂, Û)) (Û holds all K views, each with target q); every row i of X̂ and Û is mixed with
+  3. W = shuffle(concat(X̂, Û)) (Û: all K views, each with target q); every row i of X̂ and Û is mixed with
      row π(i) of the concatenation: x' = λ'·x_i + (1−λ')·x_π(i), targets alike, λ' = max(λ, 1−λ), λ ~ Beta(α, α).
   4. loss = L_X + λu·ramp(step)·L_U (losses.mixmatch_loss): cross-entropy on the mixed labelled rows, squared
      error between probabilities on the mixed unlabelled rows; ramp = min(step / rampup_steps, 1).
