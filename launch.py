@@ -3,7 +3,6 @@ r"""Runs one ssljax job: python launch.py --config configs/X.py --workdir DIR [-
 Re-running the same command on a workdir that holds checkpoints resumes from the latest; a finished run reports its
 results without training again. Results go to DIR/results.json, TensorBoard scalars to DIR.
 """
-import json
 import os
 import sys
 

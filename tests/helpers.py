@@ -30,3 +30,18 @@ def tiny_fixmatch(**overrides):
 
 
 TINY_ARGS = [f"--config.{k}={v}" for k, v in TINY_FIXMATCH.items()]
+
+
+def run_steps(task, num_devices, steps, ema_decay=0.999):
+  """`steps` train steps of `task` on a mesh of the first `num_devices` devices; (host state, host metrics)."""
+  import jax
+  from ssljax import parallel, train
+  mesh = parallel.make_mesh(num_devices)
+  state = train.init_state(task, seed=0, mesh=mesh)
+  data = parallel.replicate(task.arrays, mesh)
+  step = train.make_step(task, mesh, ema_decay=ema_decay)
+  metrics = []
+  for _ in range(steps):
+    state, m = step(state, data)
+    metrics.append(jax.device_get(m))
+  return jax.device_get(state), metrics

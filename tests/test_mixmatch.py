@@ -7,8 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from helpers import load_config
-from ssljax import losses, parallel, train
+from helpers import load_config, run_steps
+from ssljax import losses, train
 from ssljax.errors import ConfigError
 from ssljax.methods import mixmatch
 
@@ -20,18 +20,6 @@ TINY = {"batch_size": 8, "total_steps": 2, "checkpoint_every": 2, "eval_every": 
 
 def tiny_mixmatch(**overrides):
   return load_config("mixmatch_digits", **{**TINY, **overrides})
-
-
-def _run_steps(task, num_devices, steps):
-  mesh = parallel.make_mesh(num_devices)
-  state = parallel.replicate(train.init_state(task, seed=0), mesh)
-  data = parallel.replicate(task.arrays, mesh)
-  step = train.make_step(task, mesh, ema_decay=0.999)
-  metrics = []
-  for _ in range(steps):
-    state, m = step(state, data)
-    metrics.append(jax.device_get(m))
-  return jax.device_get(state), metrics
 
 
 def test_sharpen_hand_computed():
@@ -62,8 +50,8 @@ def test_mixmatch_loss_hand_computed():
 
 def test_four_devices_match_one_device():
   task = mixmatch.build(tiny_mixmatch())
-  s1, m1 = _run_steps(task, 1, 2)
-  s4, m4 = _run_steps(task, 4, 2)
+  s1, m1 = run_steps(task, 1, 2)
+  s4, m4 = run_steps(task, 4, 2)
   assert m1[0]["unsup_loss"] > 0 and m1[0]["lambda_u"] == 100.0
   for a, b in zip(m1, m4):
     for k in a:

@@ -9,30 +9,18 @@ import numpy as np
 import pytest
 from jax.sharding import PartitionSpec as P
 
-from helpers import tiny_fixmatch
+from helpers import run_steps, tiny_fixmatch
 from ssljax import parallel, train
 from ssljax.checkpoint import Checkpoints
 from ssljax.errors import ConfigError, NonFiniteLossError
 from ssljax.methods import fixmatch
 
 
-def _run_steps(task, num_devices, steps):
-  mesh = parallel.make_mesh(num_devices)
-  state = parallel.replicate(train.init_state(task, seed=0), mesh)
-  data = parallel.replicate(task.arrays, mesh)
-  step = train.make_step(task, mesh, ema_decay=0.999)
-  metrics = []
-  for _ in range(steps):
-    state, m = step(state, data)
-    metrics.append(jax.device_get(m))
-  return jax.device_get(state), metrics
-
-
 def test_four_devices_match_one_device():
   assert jax.device_count() == 4
   task = fixmatch.build(tiny_fixmatch(threshold=0.0))  # τ=0 so the unlabelled loss is live from step 0
-  s1, m1 = _run_steps(task, 1, 3)
-  s4, m4 = _run_steps(task, 4, 3)
+  s1, m1 = run_steps(task, 1, 3)
+  s4, m4 = run_steps(task, 4, 3)
   assert m1[0]["unsup_loss"] > 0
   for a, b in zip(m1, m4):
     for k in a:
@@ -127,8 +115,8 @@ def test_supervised_mixup_four_devices_match_one_device():
   from helpers import load_config
   config = load_config("supervised_digits", batch_size=8, total_steps=2, **{"model_kwargs.width": 4})
   task = supervised.build(config)
-  s1, m1 = _run_steps(task, 1, 2)
-  s4, m4 = _run_steps(task, 4, 2)
+  s1, m1 = run_steps(task, 1, 2)
+  s4, m4 = run_steps(task, 4, 2)
   for a, b in zip(m1, m4):
     np.testing.assert_allclose(a["loss"], b["loss"], rtol=2e-4)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5), s1.params, s4.params)
