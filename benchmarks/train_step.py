@@ -406,7 +406,7 @@ def main(argv):
     g = gflop_s(step_s, "no_aug")
     res.update(no_aug_images_per_sec=round(ips / step_s, 2), no_aug_step_ms=stats["step_ms"],
                no_aug_compile_s=round(compile_info["no_aug"]["lower_s"] + compile_info["no_aug"]["compile_s"], 2),
-               no_aug_achieved_gflop_s=round(g, 1) if g else None)
+               no_aug_achieved_gflop_s=round(g, 1) if g else None, no_aug_cpu_per_wall=stats["cpu_per_wall"])
   if "sample" in timers:
     step_s, stats = rates("sample")
     res.update(sample_ms=stats["step_ms"], sample_images_per_sec=round(ips / step_s, 1),
