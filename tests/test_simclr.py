@@ -9,8 +9,8 @@ import jax
 import numpy as np
 import pytest
 
-from helpers import REPO, load_config
-from ssljax import models, parallel, train
+from helpers import REPO, load_config, run_steps
+from ssljax import models, train
 from ssljax.errors import ConfigError
 from ssljax.methods import simclr
 
@@ -23,25 +23,13 @@ def tiny_simclr(**overrides):
   return load_config("simclr_digits", **{**TINY, **overrides})
 
 
-def _run_steps(task, num_devices, steps):
-  mesh = parallel.make_mesh(num_devices)
-  state = parallel.replicate(train.init_state(task, seed=0), mesh)
-  data = parallel.replicate(task.arrays, mesh)
-  step = train.make_step(task, mesh, ema_decay=None)
-  metrics = []
-  for _ in range(steps):
-    state, m = step(state, data)
-    metrics.append(jax.device_get(m))
-  return jax.device_get(state), metrics
-
-
 def test_four_devices_match_one_device():
   """Same global batch on 1 and 4 devices: same loss (negatives gathered from every device, global BatchNorm) and
   the same parameters after 2 LARS steps (gradient = that of the global-batch loss, not 4x)."""
   assert jax.device_count() == 4
   task = simclr.build(tiny_simclr())
-  s1, m1 = _run_steps(task, 1, 2)
-  s4, m4 = _run_steps(task, 4, 2)
+  s1, m1 = run_steps(task, 1, 2)
+  s4, m4 = run_steps(task, 4, 2)
   assert m1[0]["loss"] > 0 and np.isfinite(m1[-1]["loss"])
   for a, b in zip(m1, m4):
     for k in a:
