@@ -23,6 +23,7 @@ class ScalarWriter:
   def close(self):
     if self._writer is not None:
       self._writer.close()
+      self._writer = None
 
 
 def format_eta(seconds: float) -> str:
