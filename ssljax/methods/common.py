@@ -8,6 +8,7 @@ import numpy as np
 from ssljax import augment
 from ssljax import data as data_lib
 from ssljax import models
+from ssljax import optim
 from ssljax import parallel
 from ssljax import train
 from ssljax.errors import ConfigError
@@ -89,3 +90,11 @@ def classifier_eval(model, ds, normalize, ema: bool):
     return out
 
   return evaluate
+
+
+def classifier_task(config, ds, model, normalize, **fields) -> train.Task:
+  """A train.Task for a method that trains `model` as a classifier: the init, evaluation (test accuracy, EMA when
+  config.ema_decay is set), optimiser and results info every such method shares; `fields` gives the rest."""
+  return train.Task(init=init_fn(model, ds), evaluate=classifier_eval(model, ds, normalize,
+                                                                       ema=bool(config.get("ema_decay"))),
+                    tx=optim.make(config), info={"num_classes": ds.num_classes, "model": config.model}, **fields)

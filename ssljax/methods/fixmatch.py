@@ -3,7 +3,6 @@ import jax
 import jax.numpy as jnp
 
 from ssljax import losses
-from ssljax import optim
 from ssljax import train
 from ssljax.methods import common
 
@@ -45,12 +44,10 @@ def build(config) -> train.Task:
     }
     return metrics["loss"], (mutated["batch_stats"], metrics)
 
-  return train.Task(
-      init=common.init_fn(model, ds), sample=sample, loss=loss,
-      evaluate=common.classifier_eval(model, ds, normalize, ema=bool(config.get("ema_decay"))),
-      tx=optim.make(config), arrays=arrays, images_per_step=b * (1 + 2 * mu),
-      log_keys=("loss", "sup_loss", "unsup_loss", "mask_rate", "pseudo_label_acc"),
-      info={"num_classes": ds.num_classes, "model": config.model})
+  return common.classifier_task(
+      config, ds, model, normalize, sample=sample, loss=loss,
+      arrays=arrays, images_per_step=b * (1 + 2 * mu),
+      log_keys=("loss", "sup_loss", "unsup_loss", "mask_rate", "pseudo_label_acc"))
 
 
 def run(config, workdir, eval_only=False):

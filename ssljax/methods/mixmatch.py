@@ -25,7 +25,6 @@ import jax.numpy as jnp
 from jax import lax
 
 from ssljax import losses
-from ssljax import optim
 from ssljax import parallel
 from ssljax import train
 from ssljax.errors import ConfigError
@@ -136,13 +135,11 @@ def build(config) -> train.Task:
     }
     return metrics["loss"], (mutated["batch_stats"], metrics)
 
-  return train.Task(
-      init=common.init_fn(model, ds), sample=sample, loss=loss,
-      evaluate=common.classifier_eval(model, ds, normalize, ema=bool(config.get("ema_decay"))),
+  return common.classifier_task(
+      config, ds, model, normalize, sample=sample, loss=loss,
       # Images forwarded per step: K·B guessed views (forward only), (1+K)·B mixed rows (forward + backward).
-      tx=optim.make(config), arrays=arrays, images_per_step=b * (1 + 2 * num_views),
-      log_keys=("loss", "sup_loss", "unsup_loss", "lambda_u", "guess_acc"),
-      info={"num_classes": ds.num_classes, "model": config.model})
+      arrays=arrays, images_per_step=b * (1 + 2 * num_views),
+      log_keys=("loss", "sup_loss", "unsup_loss", "lambda_u", "guess_acc"))
 
 
 def run(config, workdir, eval_only=False):

@@ -3,7 +3,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ssljax import optim
 from ssljax import train
 from ssljax.methods import common
 
@@ -49,11 +48,9 @@ def build(config) -> train.Task:
     metrics = {"loss": loss, "train_acc": jnp.mean(jnp.argmax(logits, -1) == batch["y"])}
     return loss, (mutated["batch_stats"], metrics)
 
-  return train.Task(
-      init=common.init_fn(model, ds), sample=sample, loss=loss,
-      evaluate=common.classifier_eval(model, ds, normalize, ema=bool(config.get("ema_decay"))),
-      tx=optim.make(config), arrays=arrays, images_per_step=b, log_keys=("loss", "train_acc"),
-      info={"num_classes": ds.num_classes, "model": config.model})
+  return common.classifier_task(
+      config, ds, model, normalize, sample=sample, loss=loss,
+      arrays=arrays, images_per_step=b, log_keys=("loss", "train_acc"))
 
 
 def run(config, workdir, eval_only=False):
