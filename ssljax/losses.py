@@ -115,6 +115,13 @@ def sharpen(probs, temperature):
   return jax.nn.softmax(logp / temperature, axis=-1)
 
 
+def distribution_alignment(probs, marginal, target=None):
+  """ReMixMatch §3.1: q̃ = Normalize(q · p(y) / p̃(y)), p̃ the model's marginal on unlabelled data (p(y) uniform if None)."""
+  ratio = (1.0 / marginal.shape[-1] if target is None else target) / jnp.maximum(marginal, 1e-6)
+  aligned = probs * ratio
+  return aligned / jnp.sum(aligned, axis=-1, keepdims=True)
+
+
 def mixmatch_loss(logits_x, targets_x, logits_u, targets_u):
   """MixMatch eqs. (3)-(5): L_X = 1/|X'| Σ H(p, p_model(x')), L_U = 1/(L|U'|) Σ ‖q − p_model(u')‖²; returns both."""
   l_x = jnp.mean(soft_cross_entropy(logits_x, targets_x))

@@ -31,6 +31,17 @@ def test_sharpen_hand_computed():
   assert np.argmax(losses.sharpen(p[:1], 0.01)) == 0 and losses.sharpen(p[:1], 0.01)[0, 0] > 0.999  # T → 0: one-hot
 
 
+def test_distribution_alignment_hand_computed():
+  q = jnp.array([[0.6, 0.3, 0.1], [0.2, 0.2, 0.6]])
+  marginal = jnp.array([0.5, 0.25, 0.25])
+  # q · (1/3) / p̃, renormalised: [1.2, 1.2, 0.4] / 2.8 and [0.4, 0.8, 2.4] / 3.6
+  got = losses.distribution_alignment(q, marginal)
+  np.testing.assert_allclose(got, [[1.2 / 2.8, 1.2 / 2.8, 0.4 / 2.8], [0.4 / 3.6, 0.8 / 3.6, 2.4 / 3.6]], rtol=1e-6)
+  np.testing.assert_allclose(losses.distribution_alignment(q, jnp.full((3,), 1 / 3)), q, rtol=1e-6)  # already uniform
+  # An explicit target marginal p(y): aligning to p̃ itself changes nothing.
+  np.testing.assert_allclose(losses.distribution_alignment(q, marginal, marginal), q, rtol=1e-6)
+
+
 def test_mix_lambda_and_rampup():
   np.testing.assert_allclose(mixmatch.mix_lambda(jnp.array([0.1, 0.5, 0.7, 0.0, 1.0])), [0.9, 0.5, 0.7, 1.0, 1.0])
   np.testing.assert_allclose([mixmatch.rampup(s, 100) for s in (0, 25, 100, 300)], [0.0, 0.25, 1.0, 1.0])
@@ -76,6 +87,7 @@ def test_results_json(tmp_path, capsys):
     ("num_augment", 0, "num_augment"), ("num_augment", 1.5, "num_augment"), ("temperature", 0.0, "temperature"),
     ("temperature", -1.0, "temperature"), ("mixup_alpha", 0.0, "mixup_alpha"), ("lambda_u", -1.0, "lambda_u"),
     ("lambda_u", float("nan"), "lambda_u"), ("rampup_steps", -5, "rampup_steps"), ("view", "medium", "view"),
+    ("distribution_alignment", 1, "distribution_alignment"),
 ])
 def test_bad_input(key, value, needle):
   config = tiny_mixmatch()

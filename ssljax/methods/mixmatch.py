@@ -2,7 +2,10 @@
 
 One step, for a global batch of B labelled and B unlabelled examples:
   1. x̂ = one weak view of each labelled example; û_k = K weak views of each unlabelled example.
-  2. Label guess q = Sharpen((1/K) Σ_k p_model(û_k), T), no gradient (one forward over the K·B views).
+  2. Label guess q = Sharpen((1/K) Σ_k p_model(û_k), T), no gradient (one forward over the K·B views). With
+     config.distribution_alignment, the average is first aligned to a uniform class marginal (ReMixMatch §3.1,
+     losses.distribution_alignment) with p̃ = the mean guess over the global batch (ReMixMatch keeps a running mean
+     over 128 batches; K·B = 128 guesses per step are enough for 10 classes and keep the step stateless).
   3. W = shuffle(concat(X̂, Û)) (Û: all K views, each with target q); every row i of X̂ and Û is mixed with
      row π(i) of the concatenation: x' = λ'·x_i + (1−λ')·x_π(i), targets alike, λ' = max(λ, 1−λ), λ ~ Beta(α, α).
   4. loss = L_X + λu·ramp(step)·L_U (losses.mixmatch_loss): cross-entropy on the mixed labelled rows, squared
@@ -57,6 +60,8 @@ def validate(config):
       raise ConfigError(f"config.{key} ({what}) must be a finite number {bound}, got {v!r}")
   if config.get("view", "weak") not in ("weak", "strong"):
     raise ConfigError(f"config.view must be 'weak' or 'strong', got {config.get('view')!r}")
+  if not isinstance(config.get("distribution_alignment", False), bool):
+    raise ConfigError(f"config.distribution_alignment must be True or False, got {config.get('distribution_alignment')!r}")
   r = config.get("rampup_steps")
   if not isinstance(r, int) or isinstance(r, bool) or r < 0:
     raise ConfigError(f"config.rampup_steps must be an integer >= 0 (0: no ramp-up), got {r!r}")
@@ -82,6 +87,7 @@ def build(config) -> train.Task:
   b, num_views, num_classes = config.batch_size, config.num_augment, ds.num_classes
   temperature, alpha = float(config.temperature), float(config.mixup_alpha)
   lambda_u, rampup_steps = float(config.lambda_u), int(config.rampup_steps)
+  align = bool(config.get("distribution_alignment", False))
 
   def sample(data, key):
     k_l, k_u = jax.random.split(key)
@@ -103,6 +109,8 @@ def build(config) -> train.Task:
     logits_g, _ = model.apply({"params": params, "batch_stats": batch_stats}, normalize(u_flat), train=True,
                               mutable=["batch_stats"])
     probs = jax.nn.softmax(lax.stop_gradient(logits_g)).reshape(num_views, bl, num_classes).mean(0)
+    if align:  # marginal of the guesses over the global batch, so every device aligns alike
+      probs = losses.distribution_alignment(probs, lax.pmean(probs.mean(0), parallel.AXIS))
     q = losses.sharpen(probs, temperature)  # [b_local, C]
 
     # MixUp over the global batch: every device draws the same π and λ for all (1+K)·B rows and mixes its own.
