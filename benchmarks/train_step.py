@@ -79,7 +79,8 @@ _PEAK_SIZE = flags.DEFINE_integer("peak_size", 4096, "Side of the square f32 mat
 # Forward GFLOP per 32x32x3 image (shared/torchref/flops.py, FlopCounterMode; PLATFORM-NOTES "The CPU").
 # The ResNet-18 figure includes the SimCLR head (512-2048-128: 0.003 GFLOP, within rounding).
 FWD_GFLOP_32 = {"wrn28_2": 0.429, "resnet18": 1.11}
-TORCH_TASKS = {"fixmatch": ("wrn28_2", "fixmatch"), "simclr": ("resnet18", "simclr")}
+TORCH_TASKS = {"fixmatch": ("wrn28_2", "fixmatch"), "simclr": ("resnet18", "simclr"),
+               "mixmatch": ("wrn28_2", "mixmatch")}  # MixMatch: benchmarks/torch_mixmatch.py (not in torchref)
 
 
 # ----------------------------------------------------------------------------------------- machine
@@ -178,15 +179,21 @@ def torch_command(config, compile_: bool):
   ref = TORCH_TASKS.get(config.method)
   if ref is None or config.get("model") != ref[0]:
     return None, f"no PyTorch reference for method {config.method!r} with model {config.get('model')!r}"
+  if ref[1] == "mixmatch":
+    bench = os.path.join(ROOT, "benchmarks", "torch_mixmatch.py")
+    os.environ.setdefault("SSLJAX_SHARED", shared)
   if not os.path.exists(bench):
     return None, f"{bench} not found (pass --shared)"
   if not os.path.exists(_TORCH_PYTHON.value):
     return None, f"{_TORCH_PYTHON.value} not found (create it as bench.py's docstring says)"
-  cmd = [_TORCH_PYTHON.value, bench, ref[1], "--batch", str(config.batch_size), "--steps", str(_TORCH_STEPS.value),
+  task = [] if ref[1] == "mixmatch" else [ref[1]]
+  cmd = [_TORCH_PYTHON.value, bench, *task, "--batch", str(config.batch_size), "--steps", str(_TORCH_STEPS.value),
          "--warmup", str(_TORCH_WARMUP.value),
          "--threads", str(os.cpu_count())]
   if ref[1] == "fixmatch":
     cmd += ["--mu", str(config.mu)]
+  if ref[1] == "mixmatch":
+    cmd += ["--k", str(config.num_augment)]
   if compile_:
     cmd.append("--compile")
   return cmd, None
