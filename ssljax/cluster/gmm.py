@@ -110,13 +110,15 @@ def _zero_stats(k, d, cov_type):
           jnp.zeros(q, jnp.float32), jnp.zeros((), jnp.float32))
 
 
-def _chunk_stats(xc, wr, cov_type):
-  """N_k, S_k, Q_k of one chunk; wr = w_i r_ik, (n, K)."""
+def _chunk_stats(xc, wr, cov_type, zc=None):
+  """N_k, S_k, Q_k of one chunk; wr = w_i r_ik, (n, K); zc = _outer_upper(xc) for 'full' (Q_k's upper triangle)."""
   n, d = xc.shape
   k = wr.shape[1]
   nk = jnp.sum(wr, axis=0)
   sx = jnp.dot(wr.T, xc, precision=_HI)
-  if cov_type == 'full':
+  if cov_type == 'full' and zc is not None:
+    q = jnp.dot(wr.T, zc, precision=_HI)   # (K, D(D+1)/2)
+  elif cov_type == 'full':
     # Built already transposed: (K*D, n) @ (n, D).
     rxt = (wr.T[:, None, :] * xc.T[None, :, :]).reshape(k * d, n)
     q = jnp.dot(rxt, xc, precision=_HI).reshape(k, d, d)
@@ -125,6 +127,28 @@ def _chunk_stats(xc, wr, cov_type):
   else:
     q = jnp.dot(wr.T, xc * xc, precision=_HI)
   return nk, sx, q
+
+
+# 'full' second moments as R^T Z, Z_i the upper triangle of x_i x_i^T: half the FLOPs of the (K·D, n) r-weighted
+# rows, and Z does not depend on r, so one fit builds it once and every EM iteration reuses it (when the per-device
+# Z fits in _Z_MAX_BYTES; otherwise the (K·D, n) form is used).
+_Z_MAX_BYTES = 1 << 30
+
+
+def _outer_upper(x):
+  iu, ju = np.triu_indices(x.shape[-1])
+  return x[..., iu] * x[..., ju]
+
+
+def _sym_from_upper(qu, d):
+  iu, ju = np.triu_indices(d)
+  q = jnp.zeros(qu.shape[:-1] + (d, d), qu.dtype).at[..., iu, ju].set(qu)
+  return q + jnp.swapaxes(q, -1, -2) * (1.0 - jnp.eye(d, dtype=qu.dtype))
+
+
+def _use_z(xs, cov_type):
+  n, d = xs.shape[0] * xs.shape[1], xs.shape[2]
+  return cov_type == 'full' and n * (d * (d + 1) // 2) * 4 <= _Z_MAX_BYTES
 
 
 def m_step(nk, sx, q, reg_covar, cov_type):
@@ -167,35 +191,44 @@ def _resp(xc, wc, yc, params, cov_type):
   return r, ll
 
 
-def _em_pass(xs, ws, ys, params, cov_type):
+def _em_pass(xs, ws, ys, params, cov_type, zs=None):
   k, d = params.means.shape
 
   def step(acc, inp):
-    xc, wc, yc = inp
+    xc, wc, yc, zc = inp
     r, ll = _resp(xc, wc, yc, params, cov_type)
-    stats = _chunk_stats(xc, r * wc[:, None], cov_type)
+    stats = _chunk_stats(xc, r * wc[:, None], cov_type, zc)
     return tuple(a + s for a, s in zip(acc, stats + (jnp.sum(wc * ll),))), None
 
-  acc, _ = lax.scan(step, _zero_stats(k, d, cov_type), (xs, ws, ys))
-  return lax.psum(acc, AXIS)
+  return _scan_stats(step, xs, ws, ys, zs, k, d, cov_type)
 
 
-def _resp_pass(xs, ws, rs, cov_type):
+def _resp_pass(xs, ws, rs, cov_type, zs=None):
   k = rs.shape[-1]
   d = xs.shape[-1]
 
   def step(acc, inp):
-    xc, wc, rc = inp
-    stats = _chunk_stats(xc, rc * wc[:, None], cov_type)
+    xc, wc, rc, zc = inp
+    stats = _chunk_stats(xc, rc * wc[:, None], cov_type, zc)
     return tuple(a + s for a, s in zip(acc, stats + (jnp.zeros((), jnp.float32),))), None
 
-  acc, _ = lax.scan(step, _zero_stats(k, d, cov_type), (xs, ws, rs))
-  return lax.psum(acc, AXIS)
+  return _scan_stats(step, xs, ws, rs, zs, k, d, cov_type)
+
+
+def _scan_stats(step, xs, ws, third, zs, k, d, cov_type):
+  """Runs `step` over the chunks, psums the statistics over the mesh; Q comes back as (K, D, D) for 'full'."""
+  init = _zero_stats(k, d, cov_type)
+  if zs is not None:
+    init = init[:2] + (jnp.zeros((k, d * (d + 1) // 2), jnp.float32),) + init[3:]
+  acc, _ = lax.scan(step, init, (xs, ws, third, zs))
+  nk, sx, q, ll = lax.psum(acc, AXIS)
+  return nk, sx, (q if zs is None else _sym_from_upper(q, d)), ll
 
 
 def _em(xs, ws, ys, params, max_iter, tol, reg_covar, *, cov_type):
   """EM iterations with scikit-learn's stopping rule |lb - lb_prev| < tol."""
   n_total = lax.psum(jnp.sum(ws), AXIS)
+  zs = jax.vmap(_outer_upper)(xs) if _use_z(xs, cov_type) else None
 
   def cond(s):
     it, _, lb, prev, failed = s
@@ -203,7 +236,7 @@ def _em(xs, ws, ys, params, max_iter, tol, reg_covar, *, cov_type):
 
   def body(s):
     it, p, lb, _, _ = s
-    nk, sx, q, ll = _em_pass(xs, ws, ys, p, cov_type)
+    nk, sx, q, ll = _em_pass(xs, ws, ys, p, cov_type, zs)
     weights, means, cov = m_step(nk, sx, q, reg_covar, cov_type)
     pc = precision_cholesky(cov, cov_type)
     failed = ~jnp.all(jnp.isfinite(pc))
