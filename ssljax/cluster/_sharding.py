@@ -68,10 +68,12 @@ def to_chunks(x, w, mesh, chunk, shift=None):
   if total == n and shift is None and x.dtype == np.float32:
     xp = x
   else:
-    xp = np.zeros((total, d), np.float32)
-    xp[:n] = x
+    xp = np.empty((total, d), np.float32)
     if shift is not None:
-      xp[:n] -= shift.astype(np.float32)
+      np.subtract(x, shift.astype(np.float32), out=xp[:n], dtype=np.float32)
+    else:
+      xp[:n] = x
+    xp[n:] = 0
   wp = np.zeros((total,), np.float32)
   wp[:n] = w
   put = lambda a: jax.device_put(a, NamedSharding(mesh, P(AXIS)))

@@ -14,6 +14,10 @@ Q_k = sum_i r_ik x_i x_i^T (per type):
 The lower bound is the mean log-likelihood (1/N) sum_i logsumexp_k(...) of
 the E-step, as scikit-learn's. One pass over row chunks per iteration does the
 E-step and accumulates the statistics; they are psummed over the mesh.
+Responsibilities are kept transposed, (K, chunk), so that the reductions over
+K (and over D for 'full') run down columns and the statistics are plain
+(K, n) @ (n, .) matmuls; for 'full', Q_k comes from R^T Z with Z_i the upper
+triangle of x_i x_i^T, built once per fit.
 
 Semi-supervised EM: rows with a label y_i >= 0 keep r_i = onehot(y_i) and
 contribute log pi_y + log N(x_i | y_i) to the likelihood.
@@ -96,6 +100,20 @@ def log_gaussian(x, means, pc, cov_type):
   return -0.5 * (d * math.log(2 * math.pi) + sq) + log_det_chol(pc, cov_type, d)
 
 
+def _log_gaussian_full_t(x, means, pc):
+  """log N(x_i | mu_k, Sigma_k) for 'full', transposed: (K, n).
+
+  (K·D, D) @ (D, n) puts D and K on major axes, so the sum over D and the
+  log-sum-exp over K are column reductions, vectorised over the n rows
+  (measured 23% faster per E-step than the (n, K·D) layout on a Zen 1).
+  """
+  k, d = means.shape
+  yt = jnp.dot(jnp.swapaxes(pc, 1, 2).reshape(k * d, d), x.T, precision=_HI).reshape(k, d, -1)
+  mu = jnp.einsum('kd,kde->ke', means, pc, precision=_HI)
+  sq = jnp.sum((yt - mu[:, :, None]) ** 2, axis=1)
+  return -0.5 * (d * math.log(2 * math.pi) + sq) + log_det_chol(pc, 'full', d)[:, None]
+
+
 def weighted_log_prob(x, params, cov_type):
   return log_gaussian(x, params.means, params.prec_chol, cov_type) + jnp.log(params.weights)
 
@@ -110,22 +128,22 @@ def _zero_stats(k, d, cov_type):
           jnp.zeros(q, jnp.float32), jnp.zeros((), jnp.float32))
 
 
-def _chunk_stats(xc, wr, cov_type, zc=None):
-  """N_k, S_k, Q_k of one chunk; wr = w_i r_ik, (n, K); zc = _outer_upper(xc) for 'full' (Q_k's upper triangle)."""
+def _chunk_stats(xc, wrt, cov_type, zc=None):
+  """N_k, S_k, Q_k of one chunk; wrt = (w_i r_ik)^T, (K, n); zc = _outer_upper(xc) for 'full' (Q_k's upper triangle)."""
   n, d = xc.shape
-  k = wr.shape[1]
-  nk = jnp.sum(wr, axis=0)
-  sx = jnp.dot(wr.T, xc, precision=_HI)
+  k = wrt.shape[0]
+  nk = jnp.sum(wrt, axis=1)
+  sx = jnp.dot(wrt, xc, precision=_HI)
   if cov_type == 'full' and zc is not None:
-    q = jnp.dot(wr.T, zc, precision=_HI)   # (K, D(D+1)/2)
+    q = jnp.dot(wrt, zc, precision=_HI)   # (K, D(D+1)/2)
   elif cov_type == 'full':
     # Built already transposed: (K*D, n) @ (n, D).
-    rxt = (wr.T[:, None, :] * xc.T[None, :, :]).reshape(k * d, n)
+    rxt = (wrt[:, None, :] * xc.T[None, :, :]).reshape(k * d, n)
     q = jnp.dot(rxt, xc, precision=_HI).reshape(k, d, d)
   elif cov_type == 'tied':
-    q = jnp.dot((xc * jnp.sum(wr, 1)[:, None]).T, xc, precision=_HI)
+    q = jnp.dot((xc * jnp.sum(wrt, 0)[:, None]).T, xc, precision=_HI)
   else:
-    q = jnp.dot(wr.T, xc * xc, precision=_HI)
+    q = jnp.dot(wrt, xc * xc, precision=_HI)
   return nk, sx, q
 
 
@@ -146,9 +164,15 @@ def _sym_from_upper(qu, d):
   return q + jnp.swapaxes(q, -1, -2) * (1.0 - jnp.eye(d, dtype=qu.dtype))
 
 
-def _use_z(xs, cov_type):
-  n, d = xs.shape[0] * xs.shape[1], xs.shape[2]
+def _use_z(xs, n_devices, cov_type):
+  n, d = xs.shape[0] * xs.shape[1] // n_devices, xs.shape[2]
   return cov_type == 'full' and n * (d * (d + 1) // 2) * 4 <= _Z_MAX_BYTES
+
+
+@jax.jit
+def _upper_products(xs):
+  """Z for every row, laid out (and sharded) like xs: (n_chunks, chunk, D(D+1)/2)."""
+  return _outer_upper(xs)
 
 
 def m_step(nk, sx, q, reg_covar, cov_type):
@@ -178,16 +202,19 @@ def precision_cholesky(cov, cov_type):
   return jnp.where(cov > 0, 1.0 / jnp.sqrt(jnp.where(cov > 0, cov, 1.0)), jnp.nan)
 
 
-def _resp(xc, wc, yc, params, cov_type):
-  """Responsibilities and per-row log-likelihood, with labelled rows clamped."""
-  wlp = weighted_log_prob(xc, params, cov_type)
-  lpn = jax.nn.logsumexp(wlp, axis=1)
-  r = jnp.exp(wlp - lpn[:, None])
-  k = wlp.shape[1]
+def _resp_t(xc, yc, params, cov_type):
+  """Responsibilities, transposed (K, n), and per-row log-likelihood, with labelled rows clamped."""
+  if cov_type == 'full':
+    wlp = _log_gaussian_full_t(xc, params.means, params.prec_chol) + jnp.log(params.weights)[:, None]
+  else:
+    wlp = weighted_log_prob(xc, params, cov_type).T
+  lpn = jax.nn.logsumexp(wlp, axis=0)
+  r = jnp.exp(wlp - lpn[None, :])
+  k = wlp.shape[0]
   lab = yc >= 0
-  onehot = jax.nn.one_hot(jnp.where(lab, yc, 0), k, dtype=jnp.float32)
-  r = jnp.where(lab[:, None], onehot, r)
-  ll = jnp.where(lab, jnp.sum(onehot * wlp, 1), lpn)
+  onehot = jax.nn.one_hot(jnp.where(lab, yc, 0), k, dtype=jnp.float32).T
+  r = jnp.where(lab[None, :], onehot, r)
+  ll = jnp.where(lab, jnp.sum(onehot * wlp, 0), lpn)
   return r, ll
 
 
@@ -196,8 +223,8 @@ def _em_pass(xs, ws, ys, params, cov_type, zs=None):
 
   def step(acc, inp):
     xc, wc, yc, zc = inp
-    r, ll = _resp(xc, wc, yc, params, cov_type)
-    stats = _chunk_stats(xc, r * wc[:, None], cov_type, zc)
+    rt, ll = _resp_t(xc, yc, params, cov_type)
+    stats = _chunk_stats(xc, rt * wc[None, :], cov_type, zc)
     return tuple(a + s for a, s in zip(acc, stats + (jnp.sum(wc * ll),))), None
 
   return _scan_stats(step, xs, ws, ys, zs, k, d, cov_type)
@@ -209,7 +236,7 @@ def _resp_pass(xs, ws, rs, cov_type, zs=None):
 
   def step(acc, inp):
     xc, wc, rc, zc = inp
-    stats = _chunk_stats(xc, rc * wc[:, None], cov_type, zc)
+    stats = _chunk_stats(xc, (rc * wc[:, None]).T, cov_type, zc)
     return tuple(a + s for a, s in zip(acc, stats + (jnp.zeros((), jnp.float32),))), None
 
   return _scan_stats(step, xs, ws, rs, zs, k, d, cov_type)
@@ -225,10 +252,9 @@ def _scan_stats(step, xs, ws, third, zs, k, d, cov_type):
   return nk, sx, (q if zs is None else _sym_from_upper(q, d)), ll
 
 
-def _em(xs, ws, ys, params, max_iter, tol, reg_covar, *, cov_type):
+def _em(xs, ws, ys, zs, params, max_iter, tol, reg_covar, *, cov_type):
   """EM iterations with scikit-learn's stopping rule |lb - lb_prev| < tol."""
   n_total = lax.psum(jnp.sum(ws), AXIS)
-  zs = jax.vmap(_outer_upper)(xs) if _use_z(xs, cov_type) else None
 
   def cond(s):
     it, _, lb, prev, failed = s
@@ -249,12 +275,12 @@ def _em(xs, ws, ys, params, max_iter, tol, reg_covar, *, cov_type):
 
 
 @functools.partial(jax.jit, static_argnames=('mesh', 'cov_type'))
-def _em_sharded(xs, ws, ys, params, max_iter, tol, reg_covar, *, mesh, cov_type):
+def _em_sharded(xs, ws, ys, zs, params, max_iter, tol, reg_covar, *, mesh, cov_type):
   f = jax.shard_map(
       functools.partial(_em, cov_type=cov_type), mesh=mesh,
-      in_specs=(P(AXIS), P(AXIS), P(AXIS), P(), P(), P(), P()),
+      in_specs=(P(AXIS), P(AXIS), P(AXIS), P(AXIS), P(), P(), P(), P()),
       out_specs=P(), check_vma=False)
-  return f(xs, ws, ys, params, max_iter, tol, reg_covar)
+  return f(xs, ws, ys, zs, params, max_iter, tol, reg_covar)
 
 
 @functools.partial(jax.jit, static_argnames=('mesh', 'cov_type'))
@@ -311,7 +337,7 @@ def _ill_defined():
 def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
         max_iter=100, n_init=1, init_params='kmeans', resp_init=None,
         weights_init=None, means_init=None, precisions_init=None, labels=None,
-        key=None, mesh=None, chunk=4096):
+        key=None, mesh=None, chunk=1024):
   """Fits a Gaussian mixture by EM, keeping the restart with the best bound.
 
   Args:
@@ -328,7 +354,8 @@ def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
     labels: optional (N,) ints in [-1, K): rows with y >= 0 keep one-hot
       responsibilities (semi-supervised EM); -1 marks unlabelled rows.
     key: jax PRNG key for the initialisations.
-    mesh, chunk: device mesh and rows per block.
+    mesh, chunk: device mesh and rows per block (1024: measured fastest for
+      100k x 32, K=16 on a Zen 1; 4.42 s vs 4.77 s at 4096 rows).
   Returns:
     GMMResult; `lower_bound` is the mean log-likelihood at the last E-step.
   """
@@ -358,7 +385,7 @@ def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
   key = jax.random.key(0) if key is None else key
   cov_type = covariance_type
 
-  best = None
+  best, zs = None, None
   for i in range(n_init):
     key, sub = jax.random.split(key)
     if resp_init is not None:
@@ -398,7 +425,9 @@ def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
     if max_iter == 0:
       out = (params, -np.inf, 0, False, False)
     else:
-      out = _em_sharded(prep.xs, prep.ws, ys, params, jnp.int32(max_iter),
+      if zs is None and _use_z(prep.xs, prep.mesh.size, cov_type):
+        zs = _upper_products(prep.xs)   # once per fit, shared by the restarts
+      out = _em_sharded(prep.xs, prep.ws, ys, zs, params, jnp.int32(max_iter),
                         jnp.float32(tol), jnp.float32(reg_covar), mesh=prep.mesh,
                         cov_type=cov_type)
     params, lb, it, converged, failed = out

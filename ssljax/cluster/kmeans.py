@@ -253,7 +253,6 @@ class Prepared(NamedTuple):
   mean: np.ndarray   # (D,) the shift, unpadded
   n: int
   mesh: object
-  mean_var: float    # mean over features of the variance (scikit-learn's tol scale)
 
   @property
   def d(self):
@@ -269,6 +268,15 @@ class Prepared(NamedTuple):
     return np.asarray(c)[..., :self.d] + self.mean
 
 
+def default_chunk(k):
+  """Rows per distance block for K centres: the K x chunk float32 block stays about 1 MiB (cache-sized).
+
+  Measured on a 2-core Zen 1 (1M x 64, K=256): 1024-row chunks 677 ms per Lloyd iteration, 512 rows 751,
+  2048 rows 769, 4096 rows 952.
+  """
+  return int(min(8192, max(256, 1 << round(math.log2((1 << 18) / max(k, 1))))))
+
+
 def prepare(x, sample_weight=None, *, mesh=None, chunk=4096, center=True,
             pad_features=True):
   """Validates x and lays it out as (n_chunks, chunk, D) over the mesh.
@@ -281,14 +289,13 @@ def prepare(x, sample_weight=None, *, mesh=None, chunk=4096, center=True,
   w = validation.check_weights(sample_weight, n)
   mesh = _sharding.data_mesh() if mesh is None else mesh
   mean = (x.mean(axis=0, dtype=np.float64) if center else np.zeros(d)).astype(np.float32)
-  mean_var = mean_variance(x)
   if pad_features and n * d <= 1 << 16 and d < 64:
     dp = max(16, 1 << (d - 1).bit_length())
     x = np.pad(x - mean, ((0, 0), (0, dp - d)))
     xs, ws = _sharding.to_chunks(x, w, mesh, chunk)
   else:
     xs, ws = _sharding.to_chunks(x, w, mesh, chunk, shift=mean if center else None)
-  return Prepared(xs, ws, mean, n, mesh, mean_var)
+  return Prepared(xs, ws, mean, n, mesh)
 
 
 def _flat(prep):
@@ -303,6 +310,9 @@ def kmeans_plusplus(x, n_clusters, *, key=None, uniforms=None, sample_weight=Non
   Pass `key` (a jax PRNG key) or `uniforms` (n_uniforms(K) draws in [0, 1),
   e.g. from numpy's RandomState to reproduce scikit-learn's seeding).
   """
+  if chunk is None and not isinstance(x, Prepared):
+    validation.check_positive_int(n_clusters, 'n_clusters')
+    chunk = default_chunk(n_clusters)
   prep = x if isinstance(x, Prepared) else prepare(
       x, sample_weight, mesh=mesh, chunk=chunk)
   validation.check_n_clusters(n_clusters, prep.n)
@@ -335,7 +345,7 @@ def _same_clustering(a, b, k):
 
 @_sharding.x64
 def fit(x, n_clusters, *, init='k-means++', n_init=1, max_iter=300, tol=1e-4,
-        key=None, uniforms=None, sample_weight=None, mesh=None, chunk=4096):
+        key=None, uniforms=None, sample_weight=None, mesh=None, chunk=None):
   """Runs k-means, keeping the restart with the lowest inertia.
 
   Args:
@@ -351,10 +361,13 @@ def fit(x, n_clusters, *, init='k-means++', n_init=1, max_iter=300, tol=1e-4,
     uniforms: optional (n_init, n_uniforms(K)) draws for k-means++ seeding.
     sample_weight: optional (N,) non-negative weights.
     mesh: 1-D device mesh with axis 'data' (default: all devices).
-    chunk: rows per distance block (memory grows with chunk x K).
+    chunk: rows per distance block (memory grows with chunk x K; default: default_chunk(K)).
   Returns:
     KMeansResult(centers, labels, inertia, n_iter).
   """
+  if chunk is None and not isinstance(x, Prepared):
+    validation.check_positive_int(n_clusters, 'n_clusters')
+    chunk = default_chunk(n_clusters)
   prep = x if isinstance(x, Prepared) else prepare(
       x, sample_weight, mesh=mesh, chunk=chunk)
   validation.check_n_clusters(n_clusters, prep.n)
@@ -402,7 +415,17 @@ def fit(x, n_clusters, *, init='k-means++', n_init=1, max_iter=300, tol=1e-4,
 
 
 def _tolerance(prep, tol):
-  return float(prep.mean_var * tol) if tol else 0.0
+  """scikit-learn's absolute tolerance: tol x the mean feature variance (computed only when tol > 0)."""
+  return float(_mean_var(prep.xs, prep.n, prep.d) * tol) if tol else 0.0
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _mean_var(xs, n, d):
+  """mean_j var(x[:, j]) of the n real rows of the (shifted, padded) chunks."""
+  xs = xs[..., :d]
+  real = (jnp.arange(xs.shape[0] * xs.shape[1]) < n).reshape(xs.shape[:2] + (1,))
+  m = jnp.sum(jnp.where(real, xs, 0.0), axis=(0, 1)) / n
+  return jnp.mean(jnp.sum(jnp.where(real, (xs - m) ** 2, 0.0), axis=(0, 1)) / n)
 
 
 def mean_variance(x, block=1 << 16):
@@ -414,9 +437,10 @@ def mean_variance(x, block=1 << 16):
 
 
 @_sharding.x64
-def predict(x, centers, *, mesh=None, chunk=4096, sample_weight=None):
+def predict(x, centers, *, mesh=None, chunk=None, sample_weight=None):
   """Nearest-centre labels and the inertia: (labels (N,), inertia)."""
   centers = validation.check_array(centers, name='centers')
+  chunk = default_chunk(len(centers)) if chunk is None else chunk
   prep = x if isinstance(x, Prepared) else prepare(
       x, sample_weight, mesh=mesh, chunk=chunk)
   if centers.shape[1] != prep.d:
