@@ -49,6 +49,19 @@ def layout(n, n_dev, chunk):
   return n_local * n_dev, chunk
 
 
+def aligned_empty(shape, dtype=np.float32, align=64):
+  """np.empty with the data 64-byte aligned: jax.device_put then aliases it on CPU instead of copying.
+
+  (Measured: 1M x 64 float32, 141 ms for the copy of a 16-byte-aligned array, 0.2 ms aligned.) The result is a
+  private buffer of ours that is never written after the put.
+  """
+  dtype = np.dtype(dtype)
+  size = int(np.prod(shape))
+  buf = np.empty(size * dtype.itemsize + align, np.uint8)
+  off = -buf.ctypes.data % align
+  return buf[off:off + size * dtype.itemsize].view(dtype).reshape(shape)
+
+
 def to_chunks(x, w, mesh, chunk, shift=None):
   """Pads, optionally shifts, and shards rows as (n_chunks, chunk, ...).
 
@@ -65,17 +78,15 @@ def to_chunks(x, w, mesh, chunk, shift=None):
   n, d = x.shape
   n_chunks, chunk = layout(n, mesh.size, chunk)
   total = n_chunks * chunk
-  if total == n and shift is None and x.dtype == np.float32:
-    xp = x
+  xp = aligned_empty((total, d))   # never the caller's array: the device array may alias it
+  if shift is not None:
+    np.subtract(x, shift.astype(np.float32), out=xp[:n], dtype=np.float32)
   else:
-    xp = np.empty((total, d), np.float32)
-    if shift is not None:
-      np.subtract(x, shift.astype(np.float32), out=xp[:n], dtype=np.float32)
-    else:
-      xp[:n] = x
-    xp[n:] = 0
-  wp = np.zeros((total,), np.float32)
+    xp[:n] = x
+  xp[n:] = 0
+  wp = aligned_empty((total,))
   wp[:n] = w
+  wp[n:] = 0
   put = lambda a: jax.device_put(a, NamedSharding(mesh, P(AXIS)))
   return put(xp.reshape(n_chunks, chunk, d)), put(wp.reshape(n_chunks, chunk))
 
