@@ -31,6 +31,22 @@ def test_lower_bound_matches_sklearn(iris, cov):
   assert ours.aic(iris) == pytest.approx(ref.aic(iris), rel=1e-3)
 
 
+@pytest.mark.parametrize('cov', ['full', 'tied', 'diag', 'spherical'])
+def test_all_parameters_given_match_sklearn(iris, cov):
+  """weights_init + means_init + precisions_init: the initial statistics pass is skipped; same fit as scikit-learn."""
+  var = iris.var(0).astype(np.float64)
+  prec = {'full': np.stack([np.diag(1 / var)] * 3), 'tied': np.diag(1 / var), 'diag': np.tile(1 / var, (3, 1)),
+          'spherical': np.full(3, 1 / var.mean())}[cov]
+  kw = dict(covariance_type=cov, weights_init=[0.2, 0.3, 0.5], means_init=iris[[0, 60, 120]], precisions_init=prec,
+            max_iter=5, tol=0.0, random_state=0)
+  ours = cluster.GaussianMixture(3, **kw).fit(iris)
+  with pytest.warns(Warning):  # scikit-learn: not converged after 5 iterations
+    ref = mixture.GaussianMixture(3, **kw).fit(iris)
+  assert abs(ours.lower_bound_ - ref.lower_bound_) < 1e-3 * abs(ref.lower_bound_)
+  np.testing.assert_allclose(ours.means_, ref.means_, atol=1e-3)
+  np.testing.assert_allclose(ours.weights_, ref.weights_, atol=1e-4)
+
+
 def test_random_init_and_n_init(iris):
   kw = dict(init_params='random', n_init=2, random_state=1, covariance_type='diag')
   ours = cluster.GaussianMixture(3, **kw).fit(iris)

@@ -405,10 +405,12 @@ def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
       raise ValueError(f'resp_init must have shape {(n, k)}, got {r.shape}.')
     if labels is not None:
       r = _clamp_init(r, y_host, k)
-    weights, means, cov = _init_sharded(prep.xs, prep.ws, _chunk_rows(r, prep, 0.0),
-                                        jnp.float32(reg_covar), mesh=prep.mesh,
-                                        cov_type=cov_type)
-    pc = precision_cholesky(cov, cov_type)
+    if weights_init is None or means_init is None or precisions_init is None:
+      weights, means, cov = _init_sharded(prep.xs, prep.ws, _chunk_rows(r, prep, 0.0),
+                                          jnp.float32(reg_covar), mesh=prep.mesh,
+                                          cov_type=cov_type)
+      pc = precision_cholesky(cov, cov_type)
+    # else: all three given; scikit-learn's statistics from r would be overridden, so skip the pass.
     if weights_init is not None:
       weights = jnp.asarray(_check_weights_init(weights_init, k))
     if labels is not None and means_init is None:
