@@ -46,3 +46,24 @@ def test_gmm_one_vs_four_devices(meshes, data, cov):
   assert one.lower_bound == pytest.approx(four.lower_bound, rel=1e-5)
   assert one.n_iter == four.n_iter
   np.testing.assert_allclose(one.means, four.means, rtol=1e-4, atol=1e-4)
+
+
+_FULL_D32 = r'''
+import numpy as np, jax
+from ssljax.cluster import _sharding, gmm
+rng = np.random.RandomState(0)
+x = (rng.randn(16, 32)[np.arange(1024) % 16] + rng.randn(1024, 32)).astype(np.float32)
+r = np.eye(16, dtype=np.float32)[np.arange(1024) % 16]
+one, four = (gmm.fit(x, 16, covariance_type='full', resp_init=r, max_iter=3, tol=0.0, chunk=128,
+                     mesh=_sharding.data_mesh(jax.devices()[:m])) for m in (1, 4))
+assert abs(one.lower_bound - four.lower_bound) <= 1e-5 * abs(one.lower_bound), (one.lower_bound, four.lower_bound)
+print('ok', one.lower_bound)
+'''
+
+
+def test_gmm_full_d32_k16_four_devices_does_not_hang():
+  """A LAPACK triangular solve inside the sharded EM loop deadlocked at D=32, K>=8 on several CPU devices."""
+  import os, subprocess, sys
+  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=4')
+  r = subprocess.run([sys.executable, '-c', _FULL_D32], capture_output=True, text=True, env=env, timeout=300)
+  assert r.returncode == 0 and 'ok' in r.stdout, r.stderr[-2000:]

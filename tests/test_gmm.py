@@ -86,3 +86,9 @@ def test_degenerate_data_gives_clear_error_or_finite_result():
 def test_bad_input(kw, match):
   with pytest.raises(ValueError, match=match):
     gmm.fit(kw.pop('x'), kw.pop('n_components'), **kw)
+
+
+def test_core_fit_random_init(iris):
+  """gmm.fit's own init_params='random' (the estimator draws its responsibilities on the host instead)."""
+  res = gmm.fit(iris, 3, covariance_type='diag', init_params='random', n_init=2)
+  assert np.isfinite(res.lower_bound) and res.weights.shape == (3,)

@@ -30,7 +30,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from jax.scipy.linalg import solve_triangular
 from jax.sharding import PartitionSpec as P
 
 from ssljax.cluster import _sharding
@@ -193,12 +192,42 @@ def m_step(nk, sx, q, reg_covar, cov_type):
   return nk / jnp.sum(nk), means, cov
 
 
+# Cholesky and the triangular inverse written as XLA loops, not LAPACK calls: jnp.linalg.cholesky /
+# solve_triangular are CPU custom calls, and inside the shard_mapped EM while-loop on several CPU devices the
+# triangular solve deadlocked (jaxlib 0.10.2, 2 fake devices, D=32, K>=8; tests/test_cluster_sharded.py).
+# Both are D sequential steps of batched vector work, negligible next to an E-step pass.
+
+
+def cholesky(a):
+  """Lower Cholesky factor of a batch of SPD matrices (..., D, D); NaN where a is not positive definite."""
+  d = a.shape[-1]
+  idx = jnp.arange(d)
+
+  def column(j, l):
+    s = a[..., :, j] - jnp.einsum('...ik,...k->...i', l, l[..., j, :], precision=_HI)
+    ljj = jnp.sqrt(s[..., j])
+    col = jnp.where(idx > j, s / ljj[..., None], jnp.where(idx == j, ljj[..., None], 0.0))
+    return l.at[..., :, j].set(col)
+
+  return lax.fori_loop(0, d, column, jnp.zeros_like(a))
+
+
+def tril_inverse(l):
+  """L^-1 of a batch of lower-triangular matrices, by forward substitution."""
+  d = l.shape[-1]
+  eye = jnp.eye(d, dtype=l.dtype)
+
+  def row(i, x):
+    r = (eye[i] - jnp.einsum('...k,...kj->...j', l[..., i, :], x, precision=_HI)) / l[..., i, i][..., None]
+    return x.at[..., i, :].set(r)
+
+  return lax.fori_loop(0, d, row, jnp.zeros_like(l))
+
+
 def precision_cholesky(cov, cov_type):
   """U with U U^T = Sigma^-1: the inverse of the covariance's Cholesky factor, transposed."""
   if cov_type in ('full', 'tied'):
-    chol = jnp.linalg.cholesky(cov)
-    eye = jnp.broadcast_to(jnp.eye(cov.shape[-1], dtype=cov.dtype), cov.shape)
-    return jnp.swapaxes(solve_triangular(chol, eye, lower=True), -1, -2)
+    return jnp.swapaxes(tril_inverse(cholesky(cov)), -1, -2)
   return jnp.where(cov > 0, 1.0 / jnp.sqrt(jnp.where(cov > 0, cov, 1.0)), jnp.nan)
 
 
@@ -397,7 +426,7 @@ def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
       lab = kmeans.fit(prep, k, key=sub).labels
       r = np.eye(k, dtype=np.float32)[lab]
     elif init_params == 'random':
-      r = np.asarray(jax.random.uniform(sub, (n, k), jnp.float32))
+      r = np.array(jax.random.uniform(sub, (n, k), jnp.float32))  # a writable copy
       r /= r.sum(1, keepdims=True)
     else:
       raise ValueError(f"init_params must be 'kmeans' or 'random', got {init_params!r}.")
