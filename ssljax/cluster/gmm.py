@@ -142,13 +142,14 @@ def _chunk_stats(xc, wrt, cov_type, zc=None):
   elif cov_type == 'tied':
     q = jnp.dot((xc * jnp.sum(wrt, 0)[:, None]).T, xc, precision=_HI)
   else:
-    q = jnp.dot(wrt, xc * xc, precision=_HI)
+    q = jnp.dot(wrt, xc * xc if zc is None else zc, precision=_HI)
   return nk, sx, q
 
 
 # 'full' second moments as R^T Z, Z_i the upper triangle of x_i x_i^T: half the FLOPs of the (K·D, n) r-weighted
 # rows, and Z does not depend on r, so one fit builds it once and every EM iteration reuses it (when the per-device
 # Z fits in _Z_MAX_BYTES; otherwise the (K·D, n) form is used).
+# For 'diag', Z = x² (the E-step and the statistics both use it).
 _Z_MAX_BYTES = 1 << 30
 
 
@@ -165,13 +166,14 @@ def _sym_from_upper(qu, d):
 
 def _use_z(xs, n_devices, cov_type):
   n, d = xs.shape[0] * xs.shape[1] // n_devices, xs.shape[2]
-  return cov_type == 'full' and n * (d * (d + 1) // 2) * 4 <= _Z_MAX_BYTES
+  width = {'full': d * (d + 1) // 2, 'diag': d}.get(cov_type)
+  return width is not None and n * width * 4 <= _Z_MAX_BYTES
 
 
-@jax.jit
-def _upper_products(xs):
-  """Z for every row, laid out (and sharded) like xs: (n_chunks, chunk, D(D+1)/2)."""
-  return _outer_upper(xs)
+@functools.partial(jax.jit, static_argnums=1)
+def _upper_products(xs, cov_type):
+  """Z for every row, laid out (and sharded) like xs: the upper triangle of x xᵀ ('full') or x² ('diag')."""
+  return _outer_upper(xs) if cov_type == 'full' else xs * xs
 
 
 def m_step(nk, sx, q, reg_covar, cov_type):
@@ -231,10 +233,17 @@ def precision_cholesky(cov, cov_type):
   return jnp.where(cov > 0, 1.0 / jnp.sqrt(jnp.where(cov > 0, cov, 1.0)), jnp.nan)
 
 
-def _resp_t(xc, yc, params, cov_type):
+def _resp_t(xc, yc, params, cov_type, zc=None):
   """Responsibilities, transposed (K, n), and per-row log-likelihood, with labelled rows clamped."""
   if cov_type == 'full':
     wlp = _log_gaussian_full_t(xc, params.means, params.prec_chol) + jnp.log(params.weights)[:, None]
+  elif cov_type == 'diag' and zc is not None:  # zc = xc²
+    d = xc.shape[1]
+    prec = params.prec_chol ** 2
+    sq = (jnp.sum(params.means ** 2 * prec, 1)[:, None]
+          - 2.0 * jnp.dot(params.means * prec, xc.T, precision=_HI) + jnp.dot(prec, zc.T, precision=_HI))
+    wlp = (-0.5 * (d * math.log(2 * math.pi) + sq) + log_det_chol(params.prec_chol, 'diag', d)[:, None]
+           + jnp.log(params.weights)[:, None])
   else:
     wlp = weighted_log_prob(xc, params, cov_type).T
   lpn = jax.nn.logsumexp(wlp, axis=0)
@@ -252,7 +261,7 @@ def _em_pass(xs, ws, ys, params, cov_type, zs=None):
 
   def step(acc, inp):
     xc, wc, yc, zc = inp
-    rt, ll = _resp_t(xc, yc, params, cov_type)
+    rt, ll = _resp_t(xc, yc, params, cov_type, zc)
     stats = _chunk_stats(xc, rt * wc[None, :], cov_type, zc)
     return tuple(a + s for a, s in zip(acc, stats + (jnp.sum(wc * ll),))), None
 
@@ -274,11 +283,11 @@ def _resp_pass(xs, ws, rs, cov_type, zs=None):
 def _scan_stats(step, xs, ws, third, zs, k, d, cov_type):
   """Runs `step` over the chunks, psums the statistics over the mesh; Q comes back as (K, D, D) for 'full'."""
   init = _zero_stats(k, d, cov_type)
-  if zs is not None:
+  if zs is not None and cov_type == 'full':
     init = init[:2] + (jnp.zeros((k, d * (d + 1) // 2), jnp.float32),) + init[3:]
   acc, _ = lax.scan(step, init, (xs, ws, third, zs))
   nk, sx, q, ll = lax.psum(acc, AXIS)
-  return nk, sx, (q if zs is None else _sym_from_upper(q, d)), ll
+  return nk, sx, (_sym_from_upper(q, d) if zs is not None and cov_type == 'full' else q), ll
 
 
 def _em(xs, ws, ys, zs, params, max_iter, tol, reg_covar, *, cov_type):
@@ -459,7 +468,7 @@ def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
       out = (params, -np.inf, 0, False, False)
     else:
       if zs is None and _use_z(prep.xs, prep.mesh.size, cov_type):
-        zs = _upper_products(prep.xs)   # once per fit, shared by the restarts
+        zs = _upper_products(prep.xs, cov_type)   # once per fit, shared by the restarts
       out = _em_sharded(prep.xs, prep.ws, ys, zs, params, jnp.int32(max_iter),
                         jnp.float32(tol), jnp.float32(reg_covar), mesh=prep.mesh,
                         cov_type=cov_type)
