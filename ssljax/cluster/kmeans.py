@@ -298,6 +298,16 @@ def prepare(x, sample_weight=None, *, mesh=None, chunk=4096, center=True,
   return Prepared(xs, ws, mean, n, mesh)
 
 
+def _prepare_for(x, k, sample_weight, mesh, chunk):
+  """x itself when already Prepared, else prepare(x) with chunk defaulting to default_chunk(k)."""
+  if isinstance(x, Prepared):
+    return x
+  if chunk is None:
+    validation.check_positive_int(k, 'n_clusters')
+    chunk = default_chunk(k)
+  return prepare(x, sample_weight, mesh=mesh, chunk=chunk)
+
+
 def _flat(prep):
   return prep.xs.reshape(-1, prep.xs.shape[-1]), prep.ws.reshape(-1)
 
@@ -310,11 +320,7 @@ def kmeans_plusplus(x, n_clusters, *, key=None, uniforms=None, sample_weight=Non
   Pass `key` (a jax PRNG key) or `uniforms` (n_uniforms(K) draws in [0, 1),
   e.g. from numpy's RandomState to reproduce scikit-learn's seeding).
   """
-  if chunk is None and not isinstance(x, Prepared):
-    validation.check_positive_int(n_clusters, 'n_clusters')
-    chunk = default_chunk(n_clusters)
-  prep = x if isinstance(x, Prepared) else prepare(
-      x, sample_weight, mesh=mesh, chunk=chunk)
+  prep = _prepare_for(x, n_clusters, sample_weight, mesh, chunk)
   validation.check_n_clusters(n_clusters, prep.n)
   u = _uniforms(n_clusters, key, uniforms)
   xf, wf = _flat(prep)
@@ -365,11 +371,7 @@ def fit(x, n_clusters, *, init='k-means++', n_init=1, max_iter=300, tol=1e-4,
   Returns:
     KMeansResult(centers, labels, inertia, n_iter).
   """
-  if chunk is None and not isinstance(x, Prepared):
-    validation.check_positive_int(n_clusters, 'n_clusters')
-    chunk = default_chunk(n_clusters)
-  prep = x if isinstance(x, Prepared) else prepare(
-      x, sample_weight, mesh=mesh, chunk=chunk)
+  prep = _prepare_for(x, n_clusters, sample_weight, mesh, chunk)
   validation.check_n_clusters(n_clusters, prep.n)
   validation.check_positive_int(max_iter, 'max_iter', allow_zero=False)
   xf, wf = _flat(prep)
@@ -440,9 +442,7 @@ def mean_variance(x, block=1 << 16):
 def predict(x, centers, *, mesh=None, chunk=None, sample_weight=None):
   """Nearest-centre labels and the inertia: (labels (N,), inertia)."""
   centers = validation.check_array(centers, name='centers')
-  chunk = default_chunk(len(centers)) if chunk is None else chunk
-  prep = x if isinstance(x, Prepared) else prepare(
-      x, sample_weight, mesh=mesh, chunk=chunk)
+  prep = _prepare_for(x, len(centers), sample_weight, mesh, chunk)
   if centers.shape[1] != prep.d:
     raise ValueError(f'x has {prep.d} features, centres have {centers.shape[1]}.')
   lab, inertia = _predict_sharded(prep.xs, prep.ws, jnp.asarray(prep.pad(centers)),
