@@ -75,22 +75,13 @@ def log_det_chol(pc, cov_type, d):
 
 def log_gaussian(x, means, pc, cov_type):
   """log N(x_i | mu_k, Sigma_k), (n, K)."""
-  n, d = x.shape
-  k = means.shape[0]
-  if cov_type == 'full':
-    # All K factors in one (n, D) @ (D, K*D) matmul.
-    y = jnp.dot(x, pc.transpose(1, 0, 2).reshape(d, k * d), precision=_HI)
-    mu = jnp.einsum('kd,kde->ke', means, pc, precision=_HI)
-    sq = jnp.sum((y.reshape(n, k, d) - mu[None]) ** 2, axis=-1)
-  elif cov_type == 'tied':
+  d = x.shape[1]
+  if cov_type in ('full', 'diag'):
+    return _log_gaussian_t(x, means, pc, cov_type).T
+  if cov_type == 'tied':
     y = jnp.dot(x, pc, precision=_HI)
     mu = jnp.dot(means, pc, precision=_HI)
     sq = jnp.sum((y[:, None, :] - mu[None]) ** 2, axis=-1)
-  elif cov_type == 'diag':
-    prec = pc ** 2
-    sq = (jnp.sum(means ** 2 * prec, 1)[None]
-          - 2.0 * jnp.dot(x, (means * prec).T, precision=_HI)
-          + jnp.dot(x * x, prec.T, precision=_HI))
   else:
     prec = pc ** 2
     sq = (jnp.sum(means ** 2, 1) * prec
@@ -99,18 +90,24 @@ def log_gaussian(x, means, pc, cov_type):
   return -0.5 * (d * math.log(2 * math.pi) + sq) + log_det_chol(pc, cov_type, d)
 
 
-def _log_gaussian_full_t(x, means, pc):
-  """log N(x_i | mu_k, Sigma_k) for 'full', transposed: (K, n).
+def _log_gaussian_t(x, means, pc, cov_type, x2=None):
+  """log N(x_i | mu_k, Sigma_k) for 'full' and 'diag', transposed: (K, n); x2 = x * x if the caller has it.
 
-  (K·D, D) @ (D, n) puts D and K on major axes, so the sum over D and the
+  (K, .) @ (., n) puts K (and D) on major axes, so the sum over D and the
   log-sum-exp over K are column reductions, vectorised over the n rows
-  (measured 23% faster per E-step than the (n, K·D) layout on a Zen 1).
+  (measured 23% faster per 'full' E-step than the (n, K·D) layout on a Zen 1).
   """
   k, d = means.shape
-  yt = jnp.dot(jnp.swapaxes(pc, 1, 2).reshape(k * d, d), x.T, precision=_HI).reshape(k, d, -1)
-  mu = jnp.einsum('kd,kde->ke', means, pc, precision=_HI)
-  sq = jnp.sum((yt - mu[:, :, None]) ** 2, axis=1)
-  return -0.5 * (d * math.log(2 * math.pi) + sq) + log_det_chol(pc, 'full', d)[:, None]
+  if cov_type == 'full':  # all K factors in one (K·D, D) @ (D, n) matmul
+    yt = jnp.dot(jnp.swapaxes(pc, 1, 2).reshape(k * d, d), x.T, precision=_HI).reshape(k, d, -1)
+    mu = jnp.einsum('kd,kde->ke', means, pc, precision=_HI)
+    sq = jnp.sum((yt - mu[:, :, None]) ** 2, axis=1)
+  else:
+    prec = pc ** 2
+    sq = (jnp.sum(means ** 2 * prec, 1)[:, None]
+          - 2.0 * jnp.dot(means * prec, x.T, precision=_HI)
+          + jnp.dot(prec, (x * x if x2 is None else x2).T, precision=_HI))
+  return -0.5 * (d * math.log(2 * math.pi) + sq) + log_det_chol(pc, cov_type, d)[:, None]
 
 
 def weighted_log_prob(x, params, cov_type):
@@ -235,14 +232,8 @@ def precision_cholesky(cov, cov_type):
 
 def _resp_t(xc, yc, params, cov_type, zc=None):
   """Responsibilities, transposed (K, n), and per-row log-likelihood, with labelled rows clamped."""
-  if cov_type == 'full':
-    wlp = _log_gaussian_full_t(xc, params.means, params.prec_chol) + jnp.log(params.weights)[:, None]
-  elif cov_type == 'diag' and zc is not None:  # zc = xc²
-    d = xc.shape[1]
-    prec = params.prec_chol ** 2
-    sq = (jnp.sum(params.means ** 2 * prec, 1)[:, None]
-          - 2.0 * jnp.dot(params.means * prec, xc.T, precision=_HI) + jnp.dot(prec, zc.T, precision=_HI))
-    wlp = (-0.5 * (d * math.log(2 * math.pi) + sq) + log_det_chol(params.prec_chol, 'diag', d)[:, None]
+  if cov_type in ('full', 'diag'):  # built transposed; zc = xc² for 'diag' (once per fit)
+    wlp = (_log_gaussian_t(xc, params.means, params.prec_chol, cov_type, zc if cov_type == 'diag' else None)
            + jnp.log(params.weights)[:, None])
   else:
     wlp = weighted_log_prob(xc, params, cov_type).T
@@ -268,7 +259,7 @@ def _em_pass(xs, ws, ys, params, cov_type, zs=None):
   return _scan_stats(step, xs, ws, ys, zs, k, d, cov_type)
 
 
-def _resp_pass(xs, ws, rs, cov_type, zs=None):
+def _resp_pass(xs, ws, rs, cov_type):
   k = rs.shape[-1]
   d = xs.shape[-1]
 
@@ -277,7 +268,7 @@ def _resp_pass(xs, ws, rs, cov_type, zs=None):
     stats = _chunk_stats(xc, (rc * wc[:, None]).T, cov_type, zc)
     return tuple(a + s for a, s in zip(acc, stats + (jnp.zeros((), jnp.float32),))), None
 
-  return _scan_stats(step, xs, ws, rs, zs, k, d, cov_type)
+  return _scan_stats(step, xs, ws, rs, None, k, d, cov_type)
 
 
 def _scan_stats(step, xs, ws, third, zs, k, d, cov_type):
