@@ -3,6 +3,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from ssljax import parallel
 from ssljax import train
 from ssljax.methods import common
 
@@ -15,9 +16,9 @@ def mixup(key, x, y_onehot, alpha):
   """
   k_lam, k_perm = jax.random.split(key)
   b = x.shape[0]
-  xs = jax.lax.all_gather(x, "data", tiled=True)
-  ys = jax.lax.all_gather(y_onehot, "data", tiled=True)
-  mine = jax.lax.axis_index("data") * b + jnp.arange(b)
+  xs = jax.lax.all_gather(x, parallel.AXIS, tiled=True)
+  ys = jax.lax.all_gather(y_onehot, parallel.AXIS, tiled=True)
+  mine = jax.lax.axis_index(parallel.AXIS) * b + jnp.arange(b)
   partner = jax.random.permutation(k_perm, xs.shape[0])[mine]
   lam = jax.random.beta(k_lam, alpha, alpha, (xs.shape[0],))[mine]
   lx = lam.reshape((-1,) + (1,) * (x.ndim - 1))
