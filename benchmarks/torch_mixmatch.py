@@ -4,7 +4,7 @@ shared/torchref has FixMatch and SimCLR steps only; this is the same harness for
 WideResNet(28, 2) and FLOP counter, so benchmarks/train_step.py can put ssljax's MixMatch step beside it:
 
   env MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000 /tmp/venv-torch/bin/python \
-      benchmarks/torch_mixmatch.py --batch 64 --k 2 --steps 5 [--compile]
+      benchmarks/torch_mixmatch.py --batch 64 --k 2 --steps 5 [--compile] [--shared DIR]
 
 One step, as ssljax/methods/mixmatch.py (and the paper's reference code): a no-grad forward of the K·B unlabelled
 views for the label guess (average, sharpen T=0.5), MixUp (α=0.75, λ' = max(λ, 1−λ)) of the B labelled + K·B
@@ -24,14 +24,19 @@ import time
 import torch
 import torch.nn.functional as F
 
-SHARED = os.environ.get("SSLJAX_SHARED") or os.path.join(
+DEFAULT_SHARED = os.environ.get("SSLJAX_SHARED") or os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared")
-sys.path.insert(0, os.path.join(SHARED, "torchref"))
-from flops import forward_flops_per_image  # noqa: E402
-from models import WideResNet, count_params  # noqa: E402
 
 
-def build_mixmatch(batch, k, do_compile):
+def torchref(shared):
+  """shared/torchref's modules: (WideResNet, count_params, forward_flops_per_image)."""
+  sys.path.insert(0, os.path.join(shared, "torchref"))
+  from flops import forward_flops_per_image
+  from models import WideResNet, count_params
+  return WideResNet, count_params, forward_flops_per_image
+
+
+def build_mixmatch(WideResNet, batch, k, do_compile):
   torch.manual_seed(0)
   model = WideResNet(28, 2, 10)
   ema_model = copy.deepcopy(model)
@@ -90,10 +95,12 @@ def main():
   ap.add_argument("--steps", type=int, default=5)
   ap.add_argument("--threads", type=int, default=2)
   ap.add_argument("--compile", action="store_true")
+  ap.add_argument("--shared", default=DEFAULT_SHARED, help="the shared/ directory holding torchref/")
   args = ap.parse_args()
+  WideResNet, count_params, forward_flops_per_image = torchref(args.shared)
   torch.set_num_threads(args.threads)
   load0 = os.getloadavg()
-  model, step, n_img = build_mixmatch(args.batch, args.k, args.compile)
+  model, step, n_img = build_mixmatch(WideResNet, args.batch, args.k, args.compile)
   fwd_flops = forward_flops_per_image(WideResNet(28, 2, 10))
   times, cpus = [], []
   for i in range(args.warmup + args.steps):

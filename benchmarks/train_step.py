@@ -181,7 +181,6 @@ def torch_command(config, compile_: bool):
     return None, f"no PyTorch reference for method {config.method!r} with model {config.get('model')!r}"
   if ref[1] == "mixmatch":
     bench = os.path.join(ROOT, "benchmarks", "torch_mixmatch.py")
-    os.environ.setdefault("SSLJAX_SHARED", shared)
   if not os.path.exists(bench):
     return None, f"{bench} not found (pass --shared)"
   if not os.path.exists(_TORCH_PYTHON.value):
@@ -193,7 +192,7 @@ def torch_command(config, compile_: bool):
   if ref[1] == "fixmatch":
     cmd += ["--mu", str(config.mu)]
   if ref[1] == "mixmatch":
-    cmd += ["--k", str(config.num_augment)]
+    cmd += ["--k", str(config.num_augment), "--shared", shared]
   if compile_:
     cmd.append("--compile")
   return cmd, None
