@@ -17,11 +17,19 @@ def blobs():
   return x.astype(np.float32), y
 
 
-def test_argmin0_exact_with_ties_and_negatives():
+@pytest.mark.parametrize('k', [1, 2, 37, 64, 256])
+def test_argmin0_exact_with_ties_and_negatives(k):
   rng = np.random.RandomState(0)
-  d = rng.randn(37, 301).astype(np.float32)
-  d[5] = d[3]  # exact ties: lowest index wins, as numpy
+  d = rng.randn(k, 301).astype(np.float32)
+  if k > 5:
+    d[5] = d[3]  # exact ties: lowest index wins, as numpy
+  if k >= 64:
+    d[k // 2 + 1] = d[1]  # a tie across the row slices argmin0 folds together
+    d[k - 1, 20:40] = d[:, 20:40].min(0)  # the last row ties for the minimum
   d[:, :10] = np.round(d[:, :10])
+  if k > 1:
+    d[:, 50] = 1.0
+    d[0, 50], d[1, 50] = 0.0, -0.0  # equal values: index 0 wins, whatever the sign bit
   with jax.enable_x64(True):
     v, i = jax.jit(kmeans.argmin0)(jnp.asarray(d))
   np.testing.assert_array_equal(np.asarray(i), d.argmin(0))

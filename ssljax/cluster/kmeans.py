@@ -42,13 +42,13 @@ class KMeansResult(NamedTuple):
 
 
 def _order_bits(d):
-  """float32 -> int32 whose signed order equals the float order."""
+  """float32 -> int32 whose signed order equals the float order (-0.0 and 0.0 both map to 0)."""
   b = lax.bitcast_convert_type(d, jnp.int32)
-  return jnp.where(b < 0, b ^ jnp.int32(0x7FFFFFFF), b)
+  return jnp.where(b < 0, -(b & jnp.int32(0x7FFFFFFF)), b)
 
 
 def _from_order_bits(b):
-  b = jnp.where(b < 0, b ^ jnp.int32(0x7FFFFFFF), b)
+  b = jnp.where(b < 0, (-b) | jnp.int32(-0x80000000), b)
   return lax.bitcast_convert_type(b, jnp.float32)
 
 
@@ -58,9 +58,22 @@ def argmin0(d):
   Key = order_bits(d) << 32 | k as int64, so a single integer min gives the
   smallest value and, among ties, the lowest index (numpy's rule). Needs
   64-bit ints while tracing.
+
+  The K rows are first folded into K/4 by elementwise minima of 4 row slices
+  (min is associative, so the result is the same): XLA:CPU splits a reduce for
+  its threads and then materialises the reduce's input, and folding first
+  makes that int64 input 4x smaller (measured 40-60 ms less per Lloyd pass on
+  1M x 64, K=256; 8 or more slices made XLA fuse the whole reduce and run 3x
+  slower).
   """
-  k = jnp.arange(d.shape[0], dtype=jnp.int64)[:, None]
-  key = (_order_bits(d).astype(jnp.int64) << 32) | k
+  k = d.shape[0]
+  s = next(s for s in (4, 2, 1) if k % s == 0)
+  g = k // s
+  key = None
+  for j in range(s):
+    idx = jnp.arange(j * g, (j + 1) * g, dtype=jnp.int64)[:, None]
+    kj = (_order_bits(d[j * g:(j + 1) * g]).astype(jnp.int64) << 32) | idx
+    key = kj if key is None else jnp.minimum(key, kj)
   m = jnp.min(key, axis=0)
   return _from_order_bits((m >> 32).astype(jnp.int32)), (m & 0xFFFFFFFF).astype(jnp.int32)
 
