@@ -248,9 +248,11 @@ def main():
       jt.append(t)
     jpeak, npeak = max(peaks), max(npeaks) if npeaks else None
     peak = max(jpeak, npeak or 0.0)
-    row = dict(case=case, jax_s=round(min(jt), 3), **{f'jax_{k}': v for k, v in info.items()})
+    row = dict(case=case, jax_s=round(min(jt), 3), jax_all_s=[round(t, 2) for t in jt],
+               **{f'jax_{k}': v for k, v in info.items()})
     if ref:
-      row.update(sklearn_s=round(min(st), 3), speedup=round(min(st) / min(jt), 3),
+      row.update(sklearn_s=round(min(st), 3), sklearn_all_s=[round(t, 2) for t in st],
+                 speedup=round(min(st) / min(jt), 3),
                  **{f'sklearn_{k}': v for k, v in ref.items() if k != 'time'})
     if case == 'kmeans':
       n, d, k = sizes['kmeans']
@@ -272,6 +274,7 @@ def main():
                   n_devices=len(jax.devices()), peak_gflops=round(peak, 1),
                   jax_matmul_gflops=round(jpeak, 1),
                   numpy_matmul_gflops=None if npeak is None else round(npeak, 1),
+                  peak_all_gflops=[round(max(a, b), 1) for a, b in zip(peaks, npeaks or peaks)],
                   load_avg=round(os.getloadavg()[0], 2))
     print(json.dumps({**row, **common}), flush=True)
 

@@ -88,7 +88,7 @@ class _KMeansBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
     self.inertia_ = float(res.inertia)
     self.n_iter_ = int(res.n_iter)
     self._n_features_out = self.cluster_centers_.shape[0]
-    distinct = len(np.unique(self.labels_))
+    distinct = int(np.count_nonzero(np.bincount(self.labels_, minlength=self.n_clusters)))
     if distinct < self.n_clusters:
       warnings.warn(f'Number of distinct clusters ({distinct}) found smaller than '
                     f'n_clusters ({self.n_clusters}). Possibly due to duplicate points '
