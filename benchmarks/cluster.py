@@ -3,6 +3,11 @@ r"""Clustering benchmarks against scikit-learn in the same run (issue 7, section
   python benchmarks/cluster.py            # full sizes (several minutes on 2 cores)
   python benchmarks/cluster.py --quick    # small sizes, a smoke test
   python benchmarks/cluster.py --skip-sklearn   # e.g. on a GPU machine
+  python benchmarks/cluster.py --cpu-devices 2  # ssljax on one virtual CPU device per core
+
+`--cpu-devices N` splits the host CPU into N jax devices (`jax_num_cpu_devices`),
+so the row-sharded kernels run one shard per core, each device's single-threaded
+steps (argmin, scatter) overlapping the other's; scikit-learn is unaffected.
 
 Prints one JSON line per case. scikit-learn runs in a subprocess with
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (scikit-learn at its best), on the
@@ -153,6 +158,7 @@ def rss_worker(args):
   if args.rss_worker == 'sklearn':
     from sklearn.cluster import KMeans
   else:
+    _set_cpu_devices(args.cpu_devices)
     sys.path.insert(0, ROOT)
     from ssljax.cluster import KMeans
   t = _timed(lambda: KMeans(k, init=init, n_init=1, max_iter=2, tol=0.0).fit(x))
@@ -164,6 +170,12 @@ def rss_worker(args):
     hwm = [int(l.split()[1]) for l in f if l.startswith('VmHWM')][0] / 2 ** 20
   print(json.dumps(dict(peak_rss_gib=round(peak, 3), vm_hwm_gib=round(hwm, 3),
                         data_gib=round(x.nbytes / 2 ** 30, 3), time=round(t, 2))))
+
+
+def _set_cpu_devices(n):
+  if n:  # before jax starts its CPU backend
+    import jax
+    jax.config.update('jax_num_cpu_devices', n)
 
 
 def _run(cmd, env=None):
@@ -201,6 +213,8 @@ def main():
   p.add_argument('--skip-sklearn', action='store_true')
   p.add_argument('--cases', default='kmeans,gmm_full,gmm_diag,spread,rss')
   p.add_argument('--repeats', type=int, default=2)
+  p.add_argument('--cpu-devices', type=int, default=None,
+                 help='jax CPU devices for ssljax (default: jax\'s own, 1 on a plain CPU host)')
   p.add_argument('--sk-worker', action='store_true', help=argparse.SUPPRESS)
   p.add_argument('--rss-worker', choices=['jax', 'sklearn'], help=argparse.SUPPRESS)
   p.add_argument('--mode', default=None, help=argparse.SUPPRESS)
@@ -217,13 +231,15 @@ def main():
   rss = None
   if 'rss' in args.cases:  # first, while this process is small (see rss_worker)
     rss = dict(case='rss', shape=list(sizes['rss']))
-    rss['jax'] = _run([sys.executable, __file__, '--rss-worker', 'jax', '--mode', args.mode])
+    rss['jax'] = _run([sys.executable, __file__, '--rss-worker', 'jax', '--mode', args.mode] +
+                      (['--cpu-devices', str(args.cpu_devices)] if args.cpu_devices else []))
     if not args.skip_sklearn:
       rss['sklearn'] = _run([sys.executable, __file__, '--rss-worker', 'sklearn', '--mode',
                              args.mode], env=sklearn_env())
 
   import warnings
   warnings.simplefilter('ignore')  # ConvergenceWarning: tol=0 runs never "converge"
+  _set_cpu_devices(args.cpu_devices)
   sys.path.insert(0, ROOT)
   import jax
   from ssljax import cluster
