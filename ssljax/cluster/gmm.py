@@ -273,12 +273,13 @@ def _resp_pass(xs, ws, rs, cov_type):
 
 def _scan_stats(step, xs, ws, third, zs, k, d, cov_type):
   """Runs `step` over the chunks, psums the statistics over the mesh; Q comes back as (K, D, D) for 'full'."""
+  upper = zs is not None and cov_type == 'full'   # Q accumulated as its upper triangle, R^T Z
   init = _zero_stats(k, d, cov_type)
-  if zs is not None and cov_type == 'full':
+  if upper:
     init = init[:2] + (jnp.zeros((k, d * (d + 1) // 2), jnp.float32),) + init[3:]
   acc, _ = lax.scan(step, init, (xs, ws, third, zs))
   nk, sx, q, ll = lax.psum(acc, AXIS)
-  return nk, sx, (_sym_from_upper(q, d) if zs is not None and cov_type == 'full' else q), ll
+  return nk, sx, (_sym_from_upper(q, d) if upper else q), ll
 
 
 def _em(xs, ws, ys, zs, params, max_iter, tol, reg_covar, *, cov_type):
