@@ -3,20 +3,26 @@ r"""Runs one ssljax job: python launch.py --config configs/X.py --workdir DIR [-
 Re-running the same command on a workdir that holds checkpoints resumes from the latest; a finished run reports its
 results without training again. Results go to DIR/results.json, TensorBoard scalars to DIR.
 """
+
 import os
 import sys
 
-import ssljax  # noqa: F401  (sets the XLA:CPU flags before JAX starts)
 from absl import flags
 from ml_collections import config_flags
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a configs/<method>_<dataset>.py file.",
-                                          lock_config=True)
+import ssljax  # noqa: F401  (sets the XLA:CPU flags before JAX starts)
+
+_CONFIG = config_flags.DEFINE_config_file(
+  "config", None, "Path to a configs/<method>_<dataset>.py file.", lock_config=True
+)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, TensorBoard events and results.json.")
 _EVAL_ONLY = flags.DEFINE_bool("eval_only", False, "Evaluate the latest checkpoint in --workdir; no training.")
-_CACHE = flags.DEFINE_string("compilation_cache", "~/.cache/ssljax/jax",
-                              "Persistent XLA compilation cache directory ('' to disable): resumes and reruns "
-                              "skip recompiling. JAX_COMPILATION_CACHE_DIR takes precedence.")
+_CACHE = flags.DEFINE_string(
+  "compilation_cache",
+  "~/.cache/ssljax/jax",
+  "Persistent XLA compilation cache directory ('' to disable): resumes and reruns "
+  "skip recompiling. JAX_COMPILATION_CACHE_DIR takes precedence.",
+)
 _DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (multi-host jobs).")
 
 
@@ -40,12 +46,13 @@ def main(argv):
     fail("--workdir is required")
 
   import jax
+
   if _CACHE.value and not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
     jax.config.update("jax_compilation_cache_dir", os.path.expanduser(_CACHE.value))
   from ssljax import data as data_lib
-  from ssljax import jobs
-  from ssljax import parallel
+  from ssljax import jobs, parallel
   from ssljax.errors import UserError
+
   try:
     parallel.maybe_initialize_distributed(_DISTRIBUTED.value)
     job = jobs.get(_CONFIG.value.method)

@@ -16,6 +16,7 @@ peak is the larger of numpy's (same subprocess environment) and jax's
 4096 x 4096 float32 matmul GFLOP/s, measured in this run. Peak RSS of the
 4M x 32, K=1024 k-means runs in fresh processes (resource.getrusage).
 """
+
 import argparse
 import json
 import os
@@ -29,10 +30,8 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZES = {
-    'full': dict(kmeans=(1_000_000, 64, 256), gmm=(100_000, 32, 16), spread=(20_000, 16),
-                 rss=(4_000_000, 32, 1024)),
-    'quick': dict(kmeans=(20_000, 16, 32), gmm=(5_000, 8, 4), spread=(2_000, 8),
-                  rss=(200_000, 32, 64)),
+  'full': dict(kmeans=(1_000_000, 64, 256), gmm=(100_000, 32, 16), spread=(20_000, 16), rss=(4_000_000, 32, 1024)),
+  'quick': dict(kmeans=(20_000, 16, 32), gmm=(5_000, 8, 4), spread=(2_000, 8), rss=(200_000, 32, 64)),
 }
 ITERS = 20
 
@@ -62,12 +61,20 @@ def gmm_init(x, means, cov, iters=ITERS):
   var = x.var(0).astype(np.float64)
   weights = np.full(k, 1.0 / k)
   prec = {'full': np.stack([np.diag(1 / var)] * k), 'diag': np.tile(1 / var, (k, 1))}[cov]
-  return dict(weights_init=weights, means_init=means, precisions_init=prec,
-              init_params='random_from_data', max_iter=iters, tol=0.0, covariance_type=cov)
+  return dict(
+    weights_init=weights,
+    means_init=means,
+    precisions_init=prec,
+    init_params='random_from_data',
+    max_iter=iters,
+    tol=0.0,
+    covariance_type=cov,
+  )
 
 
 def spread_data(n, d, seed=0):
   from sklearn.datasets import make_blobs
+
   x, y = make_blobs(n, d, centers=10, cluster_std=2.5, random_state=seed)
   y = y.copy()
   y[np.random.RandomState(seed).rand(n) > 0.02] = -1
@@ -81,8 +88,7 @@ def spread_data(n, d, seed=0):
 def fit_case(lib, case, sizes, iters=ITERS):
   if case == 'kmeans':
     x, init = kmeans_data(*sizes['kmeans'])
-    est = lib.KMeans(init.shape[0], init=init, n_init=1, max_iter=iters, tol=0.0,
-                     algorithm='lloyd')
+    est = lib.KMeans(init.shape[0], init=init, n_init=1, max_iter=iters, tol=0.0, algorithm='lloyd')
     t = _timed(lambda: est.fit(x))
     return t, dict(inertia=float(est.inertia_), n_iter=int(est.n_iter_)), est.labels_
   if case.startswith('gmm_'):
@@ -108,17 +114,18 @@ def numpy_peak():
   a = np.random.RandomState(0).randn(4096, 4096).astype(np.float32)
   a @ a
   best = min(_timed(lambda: a @ a) for _ in range(3))
-  return 2 * 4096 ** 3 / best / 1e9
+  return 2 * 4096**3 / best / 1e9
 
 
 def jax_peak():
   import jax
   import jax.numpy as jnp
+
   a = jnp.asarray(np.random.RandomState(0).randn(4096, 4096).astype(np.float32))
   f = jax.jit(lambda a: jnp.dot(a, a, precision=jax.lax.Precision.HIGHEST))
   f(a).block_until_ready()
   best = min(_timed(lambda: f(a).block_until_ready()) for _ in range(3))
-  return 2 * 4096 ** 3 / best / 1e9
+  return 2 * 4096**3 / best / 1e9
 
 
 # ---------------------------------------------------------------------------
@@ -128,6 +135,7 @@ def jax_peak():
 def sk_worker(args):
   """Runs in the scikit-learn subprocess: times fits, writes labels to files."""
   import warnings
+
   import sklearn.cluster
   import sklearn.mixture
   import sklearn.semi_supervised
@@ -165,16 +173,20 @@ def rss_worker(args):
   # ru_maxrss survives execve on Linux (it may report the parent's peak), so
   # the main process runs these workers first, while it is still small; VmHWM
   # is this process's own high-water mark.
-  peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20  # KiB -> GiB
+  peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
   with open('/proc/self/status') as f:
-    hwm = [int(l.split()[1]) for l in f if l.startswith('VmHWM')][0] / 2 ** 20
-  print(json.dumps(dict(peak_rss_gib=round(peak, 3), vm_hwm_gib=round(hwm, 3),
-                        data_gib=round(x.nbytes / 2 ** 30, 3), time=round(t, 2))))
+    hwm = [int(l.split()[1]) for l in f if l.startswith('VmHWM')][0] / 2**20
+  print(
+    json.dumps(
+      dict(peak_rss_gib=round(peak, 3), vm_hwm_gib=round(hwm, 3), data_gib=round(x.nbytes / 2**30, 3), time=round(t, 2))
+    )
+  )
 
 
 def _set_cpu_devices(n):
   if n:  # before jax starts its CPU backend
     import jax
+
     jax.config.update('jax_num_cpu_devices', n)
 
 
@@ -213,8 +225,12 @@ def main():
   p.add_argument('--skip-sklearn', action='store_true')
   p.add_argument('--cases', default='kmeans,gmm_full,gmm_diag,spread,rss')
   p.add_argument('--repeats', type=int, default=2)
-  p.add_argument('--cpu-devices', type=int, default=None,
-                 help='jax CPU devices for ssljax (default: jax\'s own, 1 on a plain CPU host)')
+  p.add_argument(
+    '--cpu-devices',
+    type=int,
+    default=None,
+    help='jax CPU devices for ssljax (default: jax\'s own, 1 on a plain CPU host)',
+  )
   p.add_argument('--sk-worker', action='store_true', help=argparse.SUPPRESS)
   p.add_argument('--rss-worker', choices=['jax', 'sklearn'], help=argparse.SUPPRESS)
   p.add_argument('--mode', default=None, help=argparse.SUPPRESS)
@@ -231,18 +247,24 @@ def main():
   rss = None
   if 'rss' in args.cases:  # first, while this process is small (see rss_worker)
     rss = dict(case='rss', shape=list(sizes['rss']))
-    rss['jax'] = _run([sys.executable, __file__, '--rss-worker', 'jax', '--mode', args.mode] +
-                      (['--cpu-devices', str(args.cpu_devices)] if args.cpu_devices else []))
+    rss['jax'] = _run(
+      [sys.executable, __file__, '--rss-worker', 'jax', '--mode', args.mode]
+      + (['--cpu-devices', str(args.cpu_devices)] if args.cpu_devices else [])
+    )
     if not args.skip_sklearn:
-      rss['sklearn'] = _run([sys.executable, __file__, '--rss-worker', 'sklearn', '--mode',
-                             args.mode], env=sklearn_env())
+      rss['sklearn'] = _run(
+        [sys.executable, __file__, '--rss-worker', 'sklearn', '--mode', args.mode], env=sklearn_env()
+      )
 
   import warnings
+
   warnings.simplefilter('ignore')  # ConvergenceWarning: tol=0 runs never "converge"
   _set_cpu_devices(args.cpu_devices)
   sys.path.insert(0, ROOT)
   import jax
+
   from ssljax import cluster
+
   fit_cases = [c for c in args.cases if c != 'rss']
   tmp = tempfile.mkdtemp()
 
@@ -254,8 +276,22 @@ def main():
     jt, st, peaks, npeaks, info, labels, ref = [], [], [], [], None, None, None
     for _ in range(args.repeats):
       if not args.skip_sklearn:
-        ref = _run([sys.executable, __file__, '--sk-worker', '--mode', args.mode, '--tmp', tmp,
-                    '--repeats', '1', '--cases', case], env=sklearn_env())
+        ref = _run(
+          [
+            sys.executable,
+            __file__,
+            '--sk-worker',
+            '--mode',
+            args.mode,
+            '--tmp',
+            tmp,
+            '--repeats',
+            '1',
+            '--cases',
+            case,
+          ],
+          env=sklearn_env(),
+        )
         npeaks.append(ref['numpy_peak'])
         ref = ref[case]
         st.append(ref['time'])
@@ -264,12 +300,19 @@ def main():
       jt.append(t)
     jpeak, npeak = max(peaks), max(npeaks) if npeaks else None
     peak = max(jpeak, npeak or 0.0)
-    row = dict(case=case, jax_s=round(min(jt), 3), jax_all_s=[round(t, 2) for t in jt],
-               **{f'jax_{k}': v for k, v in info.items()})
+    row = dict(
+      case=case,
+      jax_s=round(min(jt), 3),
+      jax_all_s=[round(t, 2) for t in jt],
+      **{f'jax_{k}': v for k, v in info.items()},
+    )
     if ref:
-      row.update(sklearn_s=round(min(st), 3), sklearn_all_s=[round(t, 2) for t in st],
-                 speedup=round(min(st) / min(jt), 3),
-                 **{f'sklearn_{k}': v for k, v in ref.items() if k != 'time'})
+      row.update(
+        sklearn_s=round(min(st), 3),
+        sklearn_all_s=[round(t, 2) for t in st],
+        speedup=round(min(st) / min(jt), 3),
+        **{f'sklearn_{k}': v for k, v in ref.items() if k != 'time'},
+      )
     if case == 'kmeans':
       n, d, k = sizes['kmeans']
       gflops = ITERS * 2 * n * k * d / min(jt) / 1e9
@@ -280,23 +323,28 @@ def main():
     elif case.startswith('gmm_'):
       row['shape'] = list(sizes['gmm'])
       if ref:
-        row['lower_bound_rel_diff'] = abs(info['lower_bound'] - ref['lower_bound']) / abs(
-            ref['lower_bound'])
+        row['lower_bound_rel_diff'] = abs(info['lower_bound'] - ref['lower_bound']) / abs(ref['lower_bound'])
     elif case == 'spread':
       row['shape'] = list(sizes['spread'])
       if ref:
         row['transduction_agreement'] = float(np.mean(labels == np.load(f'{tmp}/spread_sk.npy')))
-    common = dict(mode=args.mode, cpu=cpu_name(), device=str(jax.devices()[0].device_kind),
-                  n_devices=len(jax.devices()), peak_gflops=round(peak, 1),
-                  jax_matmul_gflops=round(jpeak, 1),
-                  numpy_matmul_gflops=None if npeak is None else round(npeak, 1),
-                  peak_all_gflops=[round(max(a, b), 1) for a, b in zip(peaks, npeaks or peaks)],
-                  load_avg=round(os.getloadavg()[0], 2))
+    common = dict(
+      mode=args.mode,
+      cpu=cpu_name(),
+      device=str(jax.devices()[0].device_kind),
+      n_devices=len(jax.devices()),
+      peak_gflops=round(peak, 1),
+      jax_matmul_gflops=round(jpeak, 1),
+      numpy_matmul_gflops=None if npeak is None else round(npeak, 1),
+      peak_all_gflops=[round(max(a, b), 1) for a, b in zip(peaks, npeaks or peaks)],
+      load_avg=round(os.getloadavg()[0], 2),
+    )
     print(json.dumps({**row, **common}), flush=True)
 
   if rss:
-    print(json.dumps({**rss, 'mode': args.mode, 'cpu': cpu_name(),
-                      'load_avg': round(os.getloadavg()[0], 2)}), flush=True)
+    print(
+      json.dumps({**rss, 'mode': args.mode, 'cpu': cpu_name(), 'load_avg': round(os.getloadavg()[0], 2)}), flush=True
+    )
 
 
 if __name__ == '__main__':

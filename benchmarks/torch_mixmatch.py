@@ -13,6 +13,7 @@ labelled part, squared error on the unlabelled part, λu=75), Adam lr 0.002 with
 weights, EMA 0.999. images_per_s counts every image forwarded, B·(1+2K), as ssljax's task.images_per_step.
 The last line printed is one JSON object with bench.py's keys.
 """
+
 import argparse
 import copy
 import json
@@ -25,7 +26,8 @@ import torch
 import torch.nn.functional as F
 
 DEFAULT_SHARED = os.environ.get("SSLJAX_SHARED") or os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared")
+  os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared"
+)
 
 
 def torchref(shared):
@@ -33,6 +35,7 @@ def torchref(shared):
   sys.path.insert(0, os.path.join(shared, "torchref"))
   from flops import forward_flops_per_image
   from models import WideResNet, count_params
+
   return WideResNet, count_params, forward_flops_per_image
 
 
@@ -109,20 +112,42 @@ def main():
     t1, o1 = time.perf_counter(), os.times()
     times.append(t1 - t0)
     cpus.append(((o1.user - o0.user) + (o1.system - o0.system)) / (t1 - t0))
-    print(f"  step {i:2d} {'warm' if i < args.warmup else 'timed'} {t1 - t0:8.3f}s cpu/wall={cpus[-1]:.2f} "
-          f"loss={loss.item():.4f}", flush=True)
-  timed = times[args.warmup:]
+    print(
+      f"  step {i:2d} {'warm' if i < args.warmup else 'timed'} {t1 - t0:8.3f}s cpu/wall={cpus[-1]:.2f} "
+      f"loss={loss.item():.4f}",
+      flush=True,
+    )
+  timed = times[args.warmup :]
   med = statistics.median(timed)
   step_gflop = 3.0 * fwd_flops * n_img / 1e9
-  print(json.dumps({
-      "name": f"mixmatch_wrn28-2_B{args.batch}_K{args.k}", "mode": "compiled" if args.compile else "eager",
-      "threads": args.threads, "params": count_params(model), "fwd_gflop_per_img": fwd_flops / 1e9,
-      "images_per_step": n_img, "train_gflop_per_step_3x": step_gflop, "median_step_s": med,
-      "min_step_s": min(timed), "max_step_s": max(timed), "images_per_s": n_img / med,
-      "achieved_gflop_s": step_gflop / med, "first_step_s": times[0], "warmup": args.warmup,
-      "timed_steps": len(timed), "all_step_s": [round(x, 4) for x in times],
-      "cpu_per_wall": [round(c, 2) for c in cpus], "loadavg_before": load0, "loadavg_after": os.getloadavg(),
-      "torch": torch.__version__, "time": time.strftime("%Y-%m-%dT%H:%M:%S")}), flush=True)
+  print(
+    json.dumps(
+      {
+        "name": f"mixmatch_wrn28-2_B{args.batch}_K{args.k}",
+        "mode": "compiled" if args.compile else "eager",
+        "threads": args.threads,
+        "params": count_params(model),
+        "fwd_gflop_per_img": fwd_flops / 1e9,
+        "images_per_step": n_img,
+        "train_gflop_per_step_3x": step_gflop,
+        "median_step_s": med,
+        "min_step_s": min(timed),
+        "max_step_s": max(timed),
+        "images_per_s": n_img / med,
+        "achieved_gflop_s": step_gflop / med,
+        "first_step_s": times[0],
+        "warmup": args.warmup,
+        "timed_steps": len(timed),
+        "all_step_s": [round(x, 4) for x in times],
+        "cpu_per_wall": [round(c, 2) for c in cpus],
+        "loadavg_before": load0,
+        "loadavg_after": os.getloadavg(),
+        "torch": torch.__version__,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+      }
+    ),
+    flush=True,
+  )
 
 
 if __name__ == "__main__":

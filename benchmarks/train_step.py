@@ -20,6 +20,7 @@ ratios compare runs that saw the same machine load. Timings on shared CPUs are n
 --num_devices N > 1 splits the batch over N devices; on CPU it sets --xla_force_host_platform_device_count=N
 before JAX starts (virtual CPU devices: +12% measured on 2 cores in PLATFORM-NOTES).
 """
+
 import os
 import sys
 
@@ -41,8 +42,6 @@ if _N > 1 and "xla_force_host_platform_device_count" not in os.environ.get("XLA_
   os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={_N}".strip()
 
 sys.path.insert(0, ROOT)
-import ssljax  # noqa: E402,F401  (appends the XLA:CPU conv flag to XLA_FLAGS before JAX starts)
-
 import contextlib  # noqa: E402
 import dataclasses  # noqa: E402
 import importlib  # noqa: E402
@@ -56,10 +55,13 @@ import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
+import ssljax  # noqa: E402,F401  (appends the XLA:CPU conv flag to XLA_FLAGS before JAX starts)
+
 _CONFIG = config_flags.DEFINE_config_file("config", None, "A configs/<method>_<dataset>.py file.", lock_config=False)
 _STEPS = flags.DEFINE_integer("steps", 5, "Timed steps per variant and round.")
-_WARMUP = flags.DEFINE_integer("warmup", 3, "Untimed steps per variant before timing (>= 2: the first executed "
-                               "step is slower than steady state).")
+_WARMUP = flags.DEFINE_integer(
+  "warmup", 3, "Untimed steps per variant before timing (>= 2: the first executed step is slower than steady state)."
+)
 _NUM_DEVICES = flags.DEFINE_integer("num_devices", 1, "Devices the batch is split over (virtual CPU devices on CPU).")
 _ROUNDS = flags.DEFINE_integer("rounds", 1, "Rounds; each times every variant (and the PyTorch runs) once.")
 _VARIANTS = flags.DEFINE_list("variants", ["full", "no_aug", "sample"], "Which of full, no_aug, sample to time.")
@@ -68,19 +70,25 @@ _TORCH_MODES = flags.DEFINE_list("torch_modes", ["eager", "compile"], "PyTorch r
 _TORCH_PYTHON = flags.DEFINE_string("torch_python", "/tmp/venv-torch/bin/python", "Python of the torch venv.")
 _TORCH_STEPS = flags.DEFINE_integer("torch_steps", 5, "Timed steps of each PyTorch run (bench.py --steps).")
 _TORCH_WARMUP = flags.DEFINE_integer("torch_warmup", 3, "Warm-up steps of each PyTorch run (bench.py --warmup).")
-_SHARED = flags.DEFINE_string("shared", None, "The shared/ directory (default: the repository's sibling shared/, "
-                              "or $SSLJAX_SHARED).")
-_MOCK_EXAMPLES = flags.DEFINE_integer("mock_examples", 512, "Mocked examples per split for TFDS datasets "
-                                      "(mocked reads go one record at a time).")
-_REAL_DATA = flags.DEFINE_bool("real_data", False, "Read the prepared TFDS dataset (config.data_dir) instead of "
-                               "mocking it.")
+_SHARED = flags.DEFINE_string(
+  "shared", None, "The shared/ directory (default: the repository's sibling shared/, or $SSLJAX_SHARED)."
+)
+_MOCK_EXAMPLES = flags.DEFINE_integer(
+  "mock_examples", 512, "Mocked examples per split for TFDS datasets (mocked reads go one record at a time)."
+)
+_REAL_DATA = flags.DEFINE_bool(
+  "real_data", False, "Read the prepared TFDS dataset (config.data_dir) instead of mocking it."
+)
 _PEAK_SIZE = flags.DEFINE_integer("peak_size", 4096, "Side of the square f32 matmul used for the peak (0: skip).")
 
 # Forward GFLOP per 32x32x3 image (shared/torchref/flops.py, FlopCounterMode; PLATFORM-NOTES "The CPU").
 # The ResNet-18 figure includes the SimCLR head (512-2048-128: 0.003 GFLOP, within rounding).
 FWD_GFLOP_32 = {"wrn28_2": 0.429, "resnet18": 1.11}
-TORCH_TASKS = {"fixmatch": ("wrn28_2", "fixmatch"), "simclr": ("resnet18", "simclr"),
-               "mixmatch": ("wrn28_2", "mixmatch")}  # MixMatch: benchmarks/torch_mixmatch.py (not in torchref)
+TORCH_TASKS = {
+  "fixmatch": ("wrn28_2", "fixmatch"),
+  "simclr": ("resnet18", "simclr"),
+  "mixmatch": ("wrn28_2", "mixmatch"),
+}  # MixMatch: benchmarks/torch_mixmatch.py (not in torchref)
 
 
 # ----------------------------------------------------------------------------------------- machine
@@ -112,6 +120,7 @@ def _best_of(f, n=3):
 def jax_matmul_gflops(n: int) -> float:
   import jax
   import jax.numpy as jnp
+
   a = jnp.asarray(np.random.RandomState(0).randn(n, n).astype(np.float32))
   f = jax.jit(lambda a: jnp.dot(a, a, precision=jax.lax.Precision.HIGHEST))
   return 2 * n**3 / _best_of(lambda: f(a).block_until_ready()) / 1e9
@@ -145,17 +154,19 @@ def numpy_matmul_gflops(n: int) -> float | None:
 def build_task(config):
   """config.method's module builds the train.Task; TFDS datasets are mocked unless --real_data."""
   from ssljax import jobs
+
   module_name = jobs.JOBS.get(config.method, f"ssljax.methods.{config.method}")
   try:
     module = importlib.import_module(module_name)
   except ModuleNotFoundError:
-    raise SystemExit(f"error: no module for method {config.method!r} ({module_name})")
+    raise SystemExit(f"error: no module for method {config.method!r} ({module_name})") from None
   if not hasattr(module, "build"):
     raise SystemExit(f"error: method {config.method!r} has no build(config) -> train.Task to benchmark")
   mock = contextlib.nullcontext()
   data_source = "real"
   if config.get("dataset", "digits") != "digits" and not _REAL_DATA.value:
     import tensorflow_datasets as tfds
+
     # Random labels: twice num_labels leaves every class enough examples for the balanced labelled draw.
     n = max(_MOCK_EXAMPLES.value, 2 * int(config.get("num_labels", 0)))
     mock = tfds.testing.mock_data(num_examples=n)
@@ -186,9 +197,19 @@ def torch_command(config, compile_: bool):
   if not os.path.exists(_TORCH_PYTHON.value):
     return None, f"{_TORCH_PYTHON.value} not found (create it as bench.py's docstring says)"
   task = [] if ref[1] == "mixmatch" else [ref[1]]
-  cmd = [_TORCH_PYTHON.value, bench, *task, "--batch", str(config.batch_size), "--steps", str(_TORCH_STEPS.value),
-         "--warmup", str(_TORCH_WARMUP.value),
-         "--threads", str(os.cpu_count())]
+  cmd = [
+    _TORCH_PYTHON.value,
+    bench,
+    *task,
+    "--batch",
+    str(config.batch_size),
+    "--steps",
+    str(_TORCH_STEPS.value),
+    "--warmup",
+    str(_TORCH_WARMUP.value),
+    "--threads",
+    str(os.cpu_count()),
+  ]
   if ref[1] == "fixmatch":
     cmd += ["--mu", str(config.mu)]
   if ref[1] == "mixmatch":
@@ -199,8 +220,12 @@ def torch_command(config, compile_: bool):
 
 
 def run_torch(cmd):
-  env = dict(os.environ, MALLOC_MMAP_MAX_="0", MALLOC_TRIM_THRESHOLD_="100000000000",
-             TORCHREF_RESULTS=os.path.join(tempfile.gettempdir(), "ssljax-train-step-torchref.jsonl"))
+  env = dict(
+    os.environ,
+    MALLOC_MMAP_MAX_="0",
+    MALLOC_TRIM_THRESHOLD_="100000000000",
+    TORCHREF_RESULTS=os.path.join(tempfile.gettempdir(), "ssljax-train-step-torchref.jsonl"),
+  )
   env.pop("XLA_FLAGS", None)
   r = subprocess.run(cmd, capture_output=True, text=True, env=env)
   if r.returncode:
@@ -240,8 +265,9 @@ def compile_timed(name, jitted, *args):
   t1 = time.perf_counter()
   compiled = lowered.compile()
   t2 = time.perf_counter()
-  print(f"[train_step] {name}: traced+lowered in {t1 - t0:.1f} s, compiled in {t2 - t1:.1f} s", file=sys.stderr,
-        flush=True)
+  print(
+    f"[train_step] {name}: traced+lowered in {t1 - t0:.1f} s, compiled in {t2 - t1:.1f} s", file=sys.stderr, flush=True
+  )
   return compiled, t1 - t0, t2 - t1
 
 
@@ -259,13 +285,14 @@ def main(argv):
   try:
     flags.FLAGS(argv)
   except flags.Error as e:
-    raise SystemExit(f"error: {str(e).splitlines()[0]}")
+    raise SystemExit(f"error: {str(e).splitlines()[0]}") from None
   config = _CONFIG.value
   if config is None:
     raise SystemExit("error: --config is required, e.g. --config configs/fixmatch_cifar10.py")
   if _WARMUP.value < 2:
-    print(f"warning: --warmup {_WARMUP.value} < 2: the first executed step is slower than steady state",
-          file=sys.stderr)
+    print(
+      f"warning: --warmup {_WARMUP.value} < 2: the first executed step is slower than steady state", file=sys.stderr
+    )
   variants = [v for v in _VARIANTS.value if v]
   unknown = set(variants) - {"full", "no_aug", "sample"}
   if unknown or not variants:
@@ -273,6 +300,7 @@ def main(argv):
 
   import jax
   from jax.sharding import PartitionSpec as P
+
   from ssljax import parallel, train
 
   load_before = os.getloadavg()
@@ -292,8 +320,9 @@ def main(argv):
   timers, compile_info, errors = {}, {}, {}
   # check_vma=False: the sample has no gradient, so the varying-axes type check only guards against a JAX
   # batching bug here (vmap of lax.switch inside shard_map, see the README); the compiled code is the same.
-  sample_jit = jax.jit(jax.shard_map(task.sample, mesh=mesh, in_specs=(P(), P()), out_specs=P(parallel.AXIS),
-                                     check_vma=False))
+  sample_jit = jax.jit(
+    jax.shard_map(task.sample, mesh=mesh, in_specs=(P(), P()), out_specs=P(parallel.AXIS), check_vma=False)
+  )
   if "sample" in variants or "no_aug" in variants:
     keys = jax.random.split(jax.random.key(2), _WARMUP.value + _ROUNDS.value * _STEPS.value + 1)
     compiled_s, lower_s, comp_s = compile_timed("sample", sample_jit, data, keys[0])
@@ -303,6 +332,7 @@ def main(argv):
     def sample():
       counter[0] += 1
       return jax.block_until_ready(compiled_s(data, keys[counter[0] % len(keys)]))
+
     if "sample" in variants:
       timers["sample"] = Timer("sample", sample)
 
@@ -320,11 +350,11 @@ def main(argv):
       def full():
         box["state"], m = compiled(box["state"], data)
         return jax.block_until_ready((box["state"], m))
+
       timers["full"] = Timer("full", full)
   if "no_aug" in variants:
     batch = jax.device_get(compiled_s(data, keys[-1]))  # one batch, augmented once, before timing
-    fixed = dataclasses.replace(
-        task, sample=lambda d, key: jax.tree.map(parallel.local_slice, d["batch"]))
+    fixed = dataclasses.replace(task, sample=lambda d, key: jax.tree.map(parallel.local_slice, d["batch"]))
     fixed_data = parallel.replicate({"batch": batch}, mesh)
     step_na = train.make_step(fixed, mesh, ema_decay)
     compiled_na, lower_s, comp_s = compile_timed("no_aug", step_na, state0, fixed_data)
@@ -334,6 +364,7 @@ def main(argv):
     def no_aug():
       box_na["state"], m = compiled_na(box_na["state"], fixed_data)
       return jax.block_until_ready((box_na["state"], m))
+
     timers["no_aug"] = Timer("no_aug", no_aug)
   timers = {k: timers[k] for k in ("full", "no_aug", "sample") if k in timers}
 
@@ -361,8 +392,11 @@ def main(argv):
     for name, timer in timers.items():
       for _ in range(_STEPS.value):
         timer.call(timed=True)
-      print(f"[train_step] round {r} {name}: median {timer.median() * 1e3:.0f} ms "
-            f"(load1 {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
+      print(
+        f"[train_step] round {r} {name}: median {timer.median() * 1e3:.0f} ms (load1 {os.getloadavg()[0]:.2f})",
+        file=sys.stderr,
+        flush=True,
+      )
     for mode, cmd in torch_cmds.items():
       res = run_torch(cmd)
       if res:
@@ -374,22 +408,37 @@ def main(argv):
 
   ips = task.images_per_step
   fwd_gflop = FWD_GFLOP_32.get(config.get("model")) if shape == (32, 32, 3) else None
-  flops_source = ("3 x forward GFLOP/image of shared/torchref/flops.py (1 x for MixMatch's guess views)" if fwd_gflop else
-                  "XLA cost_analysis of the compiled step (x num_devices)")
+  flops_source = (
+    "3 x forward GFLOP/image of shared/torchref/flops.py (1 x for MixMatch's guess views)"
+    if fwd_gflop
+    else "XLA cost_analysis of the compiled step (x num_devices)"
+  )
   jax_peak = max(jax_peaks) if jax_peaks else None
   np_peak = max([p for p in np_peaks if p], default=None)
   peak = max([p for p in (jax_peak, np_peak) if p], default=None)
 
-  res = {"config": config_name, "method": config.method, "model": config.get("model"),
-         "batch_size": config.batch_size, "mu": config.get("mu"), "images_per_step": ips,
-         "num_devices": mesh.size, "data": data_source, "image_shape": list(shape) if shape else None}
+  res = {
+    "config": config_name,
+    "method": config.method,
+    "model": config.get("model"),
+    "batch_size": config.batch_size,
+    "mu": config.get("mu"),
+    "images_per_step": ips,
+    "num_devices": mesh.size,
+    "data": data_source,
+    "image_shape": list(shape) if shape else None,
+  }
 
   def rates(name):
     t = timers[name]
     step_s = t.median()
-    return step_s, {"step_ms": round(step_s * 1e3, 1), "min_step_ms": round(min(t.times) * 1e3, 1),
-                    "max_step_ms": round(max(t.times) * 1e3, 1), "first_step_s": round(t.first_s, 3),
-                    "cpu_per_wall": round(statistics.median(t.cpu_per_wall), 2)}
+    return step_s, {
+      "step_ms": round(step_s * 1e3, 1),
+      "min_step_ms": round(min(t.times) * 1e3, 1),
+      "max_step_ms": round(max(t.times) * 1e3, 1),
+      "first_step_s": round(t.first_s, 3),
+      "cpu_per_wall": round(statistics.median(t.cpu_per_wall), 2),
+    }
 
   # Forward+backward ≈ 3 forwards per image; MixMatch's K·B label-guess views are forward-only.
   guess_only = config.batch_size * config.num_augment if config.method == "mixmatch" else 0
@@ -405,27 +454,46 @@ def main(argv):
     res.update(images_per_sec=None, full_error=errors["full"])
   if main_variant:
     step_s, stats = rates(main_variant)
-    res.update(variant=main_variant, images_per_sec=round(ips / step_s, 2), **stats,
-               compile_s=round(compile_info[main_variant]["lower_s"] + compile_info[main_variant]["compile_s"], 2),
-               lower_s=round(compile_info[main_variant]["lower_s"], 2))
+    res.update(
+      variant=main_variant,
+      images_per_sec=round(ips / step_s, 2),
+      **stats,
+      compile_s=round(compile_info[main_variant]["lower_s"] + compile_info[main_variant]["compile_s"], 2),
+      lower_s=round(compile_info[main_variant]["lower_s"], 2),
+    )
     g = gflop_s(step_s, main_variant)
     res["achieved_gflop_s"] = round(g, 1) if g else None
   if "no_aug" in timers:
     step_s, stats = rates("no_aug")
     g = gflop_s(step_s, "no_aug")
-    res.update(no_aug_images_per_sec=round(ips / step_s, 2), no_aug_step_ms=stats["step_ms"],
-               no_aug_compile_s=round(compile_info["no_aug"]["lower_s"] + compile_info["no_aug"]["compile_s"], 2),
-               no_aug_achieved_gflop_s=round(g, 1) if g else None, no_aug_cpu_per_wall=stats["cpu_per_wall"])
+    res.update(
+      no_aug_images_per_sec=round(ips / step_s, 2),
+      no_aug_step_ms=stats["step_ms"],
+      no_aug_compile_s=round(compile_info["no_aug"]["lower_s"] + compile_info["no_aug"]["compile_s"], 2),
+      no_aug_achieved_gflop_s=round(g, 1) if g else None,
+      no_aug_cpu_per_wall=stats["cpu_per_wall"],
+    )
   if "sample" in timers:
     step_s, stats = rates("sample")
-    res.update(sample_ms=stats["step_ms"], sample_images_per_sec=round(ips / step_s, 1),
-               sample_compile_s=round(compile_info["sample"]["lower_s"] + compile_info["sample"]["compile_s"], 2))
-  res.update(fwd_gflop_per_image=fwd_gflop, flops_source=flops_source,
-             xla_cost_gflop_per_step={k: round(v["xla_flops"] * mesh.size / 1e9, 1) if v["xla_flops"] else None
-                                      for k, v in compile_info.items()})
-  res.update(cpu=cpu_name(), peak_gflop_s=round(peak, 1) if peak else None,
-             jax_matmul_gflop_s=round(jax_peak, 1) if jax_peak else None,
-             numpy_matmul_gflop_s=round(np_peak, 1) if np_peak else None, peak_matmul_size=peak_n or None)
+    res.update(
+      sample_ms=stats["step_ms"],
+      sample_images_per_sec=round(ips / step_s, 1),
+      sample_compile_s=round(compile_info["sample"]["lower_s"] + compile_info["sample"]["compile_s"], 2),
+    )
+  res.update(
+    fwd_gflop_per_image=fwd_gflop,
+    flops_source=flops_source,
+    xla_cost_gflop_per_step={
+      k: round(v["xla_flops"] * mesh.size / 1e9, 1) if v["xla_flops"] else None for k, v in compile_info.items()
+    },
+  )
+  res.update(
+    cpu=cpu_name(),
+    peak_gflop_s=round(peak, 1) if peak else None,
+    jax_matmul_gflop_s=round(jax_peak, 1) if jax_peak else None,
+    numpy_matmul_gflop_s=round(np_peak, 1) if np_peak else None,
+    peak_matmul_size=peak_n or None,
+  )
   if peak and res.get("achieved_gflop_s"):
     res["fraction_of_peak"] = round(res["achieved_gflop_s"] / peak, 3)
   if peak and res.get("no_aug_achieved_gflop_s"):
@@ -441,19 +509,28 @@ def main(argv):
         res[f"no_aug_ratio_vs_torch_{mode}"] = round(res["no_aug_images_per_sec"] / t_ips, 3)
       if runs:
         res[f"torch_{mode}_runs_images_per_sec"] = [round(x["images_per_s"], 1) for x in runs]
-        res[f"torch_{mode}_loadavg"] = [[round(x["loadavg_before"][0], 2), round(x["loadavg_after"][0], 2)]
-                                        for x in runs]
+        res[f"torch_{mode}_loadavg"] = [
+          [round(x["loadavg_before"][0], 2), round(x["loadavg_after"][0], 2)] for x in runs
+        ]
     if torch_note:
       res["torch_note"] = torch_note
     if torch_cmds:
-      res["torch_command"] = " ".join(["env MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000"] +
-                                      torch_cmds.get("eager", [])) + " [--compile]"
-  res.update(warmup=_WARMUP.value, steps=_STEPS.value, rounds=_ROUNDS.value, jax=jax.__version__,
-             backend=jax.default_backend(), xla_flags=os.environ.get("XLA_FLAGS", ""),
-             compilation_cache=os.environ.get("JAX_COMPILATION_CACHE_DIR") or None,
-             loadavg_before=[round(x, 2) for x in load_before],
-             loadavg_after=[round(x, 2) for x in os.getloadavg()], time=time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                                     time.gmtime()))
+      res["torch_command"] = (
+        " ".join(["env MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000"] + torch_cmds.get("eager", []))
+        + " [--compile]"
+      )
+  res.update(
+    warmup=_WARMUP.value,
+    steps=_STEPS.value,
+    rounds=_ROUNDS.value,
+    jax=jax.__version__,
+    backend=jax.default_backend(),
+    xla_flags=os.environ.get("XLA_FLAGS", ""),
+    compilation_cache=os.environ.get("JAX_COMPILATION_CACHE_DIR") or None,
+    loadavg_before=[round(x, 2) for x in load_before],
+    loadavg_after=[round(x, 2) for x in os.getloadavg()],
+    time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+  )
   print(json.dumps(res), flush=True)
   return res
 

@@ -7,6 +7,7 @@ WRN-28-2 (leaky ReLU 0.1, BN momentum 0.999), SGD Nesterov 0.9, lr 0.03·cos(7π
 decay 5e-4 on kernels, B=64, μ=7, τ=0.95, λu=1, EMA 0.999; weak = flip + 12.5% translate, strong = RandAugment +
 Cutout. Needs the data prepared: `tfds build cifar10 --data_dir DIR` on a machine with internet.
 """
+
 from ssljax import config_base
 
 

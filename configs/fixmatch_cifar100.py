@@ -5,6 +5,7 @@ r"""FixMatch on CIFAR-100 with 2500 labels, the paper's recipe (Sohn et al., 202
 
 As configs/fixmatch_cifar10.py but WRN-28-8 and weight decay 1e-3. Needs `tfds build cifar100 --data_dir DIR`.
 """
+
 from ssljax import config_base
 
 

@@ -2,15 +2,27 @@ r"""FixMatch on scikit-learn's digits, 40 labels (4 per class): the default main
 
   python launch.py --config configs/fixmatch_digits.py --workdir /tmp/fixmatch_digits
 
-Small CNN (width 16: conv16-conv32-pool-conv64), BatchNorm momentum 0.9 (statistics that keep up on a short run); weak view = continuous ±1 px shift +
-noise 0.05, strong view = small affine warp + photometric jitter + noise + Cutout; no flips (digits).
+Small CNN (width 16: conv16-conv32-pool-conv64), BatchNorm momentum 0.9 (statistics that keep up on a short run);
+weak view = continuous ±1 px shift + noise 0.05, strong view =
+small affine warp + photometric jitter + noise + Cutout; no flips (digits).
 """
+
 from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(method="fixmatch", dataset="digits", model="cnn", num_labels=40, total_steps=1500,
-                              batch_size=64, eval_every=500, checkpoint_every=250, ema_decay=0.999, lr=0.03)
+  config = config_base.common(
+    method="fixmatch",
+    dataset="digits",
+    model="cnn",
+    num_labels=40,
+    total_steps=1500,
+    batch_size=64,
+    eval_every=500,
+    checkpoint_every=250,
+    ema_decay=0.999,
+    lr=0.03,
+  )
   config.model_kwargs.width = 16
   config.model_kwargs.bn_momentum = 0.9
   config.mu = 7

@@ -6,6 +6,7 @@ r"""FixMatch on SVHN with 250 labels, the paper's recipe (Sohn et al., 2020): 97
 As configs/fixmatch_cifar10.py (WRN-28-2); the dataset forbids flips (house numbers). Needs
 `tfds build svhn_cropped --data_dir DIR`.
 """
+
 from ssljax import config_base
 
 

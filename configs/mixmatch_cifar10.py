@@ -7,19 +7,32 @@ WRN-28-2, Adam lr 0.002 with decoupled weight decay (kernels × (1 − 0.02·lr)
 unlabelled, K=2 weak augmentations (flip + 4 px translate), T=0.5, α=0.75, λu=75 ramped up linearly over 16,384
 steps, 2^20 steps, EMA 0.999. Needs the data prepared: `tfds build cifar10 --data_dir DIR` on a machine with internet.
 """
+
 from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(method="mixmatch", dataset="cifar10", model="wrn28_2", num_labels=250,
-                              total_steps=2**20, batch_size=64, eval_every=2**14, checkpoint_every=2**12,
-                              log_every=500, ema_decay=0.999, optimizer="adamw", lr=0.002, weight_decay=0.02,
-                              schedule="constant")
+  config = config_base.common(
+    method="mixmatch",
+    dataset="cifar10",
+    model="wrn28_2",
+    num_labels=250,
+    total_steps=2**20,
+    batch_size=64,
+    eval_every=2**14,
+    checkpoint_every=2**12,
+    log_every=500,
+    ema_decay=0.999,
+    optimizer="adamw",
+    lr=0.002,
+    weight_decay=0.02,
+    schedule="constant",
+  )
   config.model_kwargs.bn_momentum = 0.999
-  config.num_augment = 2       # K
-  config.temperature = 0.5     # T
-  config.mixup_alpha = 0.75    # α
-  config.view = "weak"         # flip + translate
+  config.num_augment = 2  # K
+  config.temperature = 0.5  # T
+  config.mixup_alpha = 0.75  # α
+  config.view = "weak"  # flip + translate
   config.lambda_u = 75.0
   config.rampup_steps = 16384
   config.distribution_alignment = False  # ReMixMatch §3.1 on the label guess

@@ -12,6 +12,7 @@ Recipe: SGD Nesterov (momentum 0.9), lr 0.1 multiplied by 0.2 at epochs 60, 120 
 (kernels), batch 128 images, each seen at all four rotations in the same batch (512 examples per step); flip +
 ±4 px shift before rotating. Needs the data prepared: `tfds build cifar10 --data_dir DIR` on a machine with internet.
 """
+
 from ssljax import config_base
 
 EPOCHS = 200
@@ -20,10 +21,23 @@ BATCH = 128
 
 
 def get_config():
-  config = config_base.common(method="rotnet", dataset="cifar10", model="resnet18", num_labels=4000,
-                              total_steps=EPOCHS * TRAIN_IMAGES // BATCH, batch_size=BATCH, eval_every=10_000,
-                              checkpoint_every=2_000, log_every=200, optimizer="sgd", lr=0.1, momentum=0.9,
-                              nesterov=True, weight_decay=5e-4, schedule="steps")
+  config = config_base.common(
+    method="rotnet",
+    dataset="cifar10",
+    model="resnet18",
+    num_labels=4000,
+    total_steps=EPOCHS * TRAIN_IMAGES // BATCH,
+    batch_size=BATCH,
+    eval_every=10_000,
+    checkpoint_every=2_000,
+    log_every=200,
+    optimizer="sgd",
+    lr=0.1,
+    momentum=0.9,
+    nesterov=True,
+    weight_decay=5e-4,
+    schedule="steps",
+  )
   config.lr_decay_at = (60 / EPOCHS, 120 / EPOCHS, 160 / EPOCHS)
   config.lr_decay_factor = 0.2
   config.model_kwargs.bn_momentum = 0.9

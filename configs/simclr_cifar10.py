@@ -16,6 +16,7 @@ from the LARS adaptation; global BatchNorm; temperature 0.5. Views: random resiz
 3/4–4/3), horizontal flip, colour jitter s=0.5 with p=0.8, grayscale p=0.2, no blur on CIFAR.
 Needs the data prepared: `tfds build cifar10 --data_dir DIR` on a machine with internet.
 """
+
 from ssljax import config_base
 
 EPOCHS = 1000
@@ -25,16 +26,29 @@ BATCH = 512
 
 
 def get_config():
-  config = config_base.common(method="simclr", dataset="cifar10", model="resnet18", num_labels=4000,
-                              total_steps=EPOCHS * TRAIN_IMAGES // BATCH, batch_size=BATCH, eval_every=10_000,
-                              checkpoint_every=2_000, log_every=200, optimizer="lars", lr=1.0 * BATCH / 256,
-                              momentum=0.9, weight_decay=1e-4, schedule="warmup_cosine")
+  config = config_base.common(
+    method="simclr",
+    dataset="cifar10",
+    model="resnet18",
+    num_labels=4000,
+    total_steps=EPOCHS * TRAIN_IMAGES // BATCH,
+    batch_size=BATCH,
+    eval_every=10_000,
+    checkpoint_every=2_000,
+    log_every=200,
+    optimizer="lars",
+    lr=1.0 * BATCH / 256,
+    momentum=0.9,
+    weight_decay=1e-4,
+    schedule="warmup_cosine",
+  )
   config.model_kwargs.bn_momentum = 0.9
   config.warmup_steps = WARMUP_EPOCHS * TRAIN_IMAGES // BATCH
   config.temperature = 0.5
   config.num_views = 2
   config.proj_dim = 128
-  config.proj_hidden_dim = 0      # 0: the encoder's feature dim (512)
-  config.augment = config_base.augment(view="simclr", strength=0.5, crop_area=(0.08, 1.0), blur=False,
-                                       strong_shift=4.0, cutout=0.5)
+  config.proj_hidden_dim = 0  # 0: the encoder's feature dim (512)
+  config.augment = config_base.augment(
+    view="simclr", strength=0.5, crop_area=(0.08, 1.0), blur=False, strong_shift=4.0, cutout=0.5
+  )
   return config

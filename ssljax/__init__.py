@@ -1,4 +1,5 @@
 """ssljax: semi-, self- and unsupervised learning in JAX."""
+
 from ssljax import _platform
 
 _platform.configure_xla_cpu()

@@ -1,4 +1,5 @@
 """Process-level setup that must happen before JAX initialises its backends."""
+
 import os
 
 # jaxlib 0.10 sends XLA:CPU convolutions to YNNPACK, which made conv-net train steps 2.5x slower on the

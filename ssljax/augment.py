@@ -4,6 +4,7 @@ Every random function takes a PRNG key and one float32 image in [0, 1], HWC, and
 returns an image of the same shape in [0, 1]; vmap them over a batch with one key
 per example and jit the result. Grayscale (C=1) images work everywhere.
 """
+
 import functools
 import math
 
@@ -17,6 +18,7 @@ STRONG_NOISE = 0.05  # Gaussian noise std of the 'affine' strong view.
 
 
 # ----------------------------------------------------------------- building blocks
+
 
 def grayscale(image):
   """Luma (Rec. 601) as [H, W, 1]; a C=1 image is returned as is."""
@@ -49,11 +51,9 @@ def warp(image, matrix, shift, mode='nearest'):
   """
   h, w, _ = image.shape
   centre = jnp.array([(h - 1) / 2, (w - 1) / 2], jnp.float32)
-  grid = jnp.stack(jnp.meshgrid(jnp.arange(h, dtype=jnp.float32),
-                                jnp.arange(w, dtype=jnp.float32), indexing='ij'), -1)
+  grid = jnp.stack(jnp.meshgrid(jnp.arange(h, dtype=jnp.float32), jnp.arange(w, dtype=jnp.float32), indexing='ij'), -1)
   src = (grid - centre) @ jnp.asarray(matrix, jnp.float32).T + centre - shift
-  sample = lambda channel: ndimage.map_coordinates(
-      channel, [src[..., 0], src[..., 1]], order=1, mode=mode)
+  sample = lambda channel: ndimage.map_coordinates(channel, [src[..., 0], src[..., 1]], order=1, mode=mode)
   return jax.vmap(sample, in_axes=-1, out_axes=-1)(image)
 
 
@@ -92,6 +92,7 @@ def cutout(image, u, size: int, fill: float = CUTOUT_FILL):
 # ----------------------------------------------------------------- weak view
 # Each view draws its uniforms in one call: every threefry call adds XLA:CPU compile time.
 
+
 def weak(key, image, *, allow_flip: bool, max_shift: float, noise: float = 0.0):
   """Flip (if allowed), continuous shift of up to max_shift pixels (reflect padding), noise."""
   u_key, noise_key = jax.random.split(key)
@@ -107,11 +108,12 @@ def weak(key, image, *, allow_flip: bool, max_shift: float, noise: float = 0.0):
 
 # ----------------------------------------------------------------- strong views
 
+
 def _affine_view(image, u, noise_key, max_shift):
   """Small random affine warp + brightness/contrast jitter + noise (the strong view that worked on digits)."""
-  matrix = affine_matrix(angle=between(u[0], -1.0, 1.0) * math.radians(20),
-                         scale=between(u[1], 0.85, 1.15),
-                         shear_x=between(u[2], -0.3, 0.3))
+  matrix = affine_matrix(
+    angle=between(u[0], -1.0, 1.0) * math.radians(20), scale=between(u[1], 0.85, 1.15), shear_x=between(u[2], -0.3, 0.3)
+  )
   image = warp(image, matrix, between(u[3:5], -max_shift, max_shift))
   image = blend(image, jnp.mean(grayscale(image)), between(u[5], 0.7, 1.3))  # Contrast.
   image = image + between(u[6], -0.15, 0.15)  # Brightness.
@@ -120,12 +122,14 @@ def _affine_view(image, u, noise_key, max_shift):
 
 def _equalize(image):
   """Histogram equalisation of each channel over 256 levels (PIL's ImageOps.equalize, roughly)."""
+
   def channel(x):
     q = jnp.clip(jnp.round(x * 255), 0, 255).astype(jnp.int32)
     cdf = jnp.cumsum(jnp.bincount(q.ravel(), length=256))
     lowest = cdf[q.min()]  # Pixels at the lowest level map to 0.
     spread = cdf[-1] - lowest
     return jnp.where(spread > 0, (cdf[q] - lowest) / jnp.maximum(spread, 1), x)
+
   return jax.vmap(channel, in_axes=-1, out_axes=-1)(image)
 
 
@@ -144,7 +148,7 @@ def _smooth(image):
   """PIL's SMOOTH filter (3x3, centre 5, others 1, /13), edge-padded, per channel."""
   h, w, _ = image.shape
   padded = jnp.pad(image, ((1, 1), (1, 1), (0, 0)), mode='edge')
-  total = sum(padded[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3))
+  total = sum(padded[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3))
   return (total + 4 * image) / 13  # Shifted sums: convolve2d ran 20x slower under vmap.
 
 
@@ -152,20 +156,20 @@ def _smooth(image):
 # (nearly) the identity for all but autocontrast and equalize, which have no magnitude.
 _ENHANCE = 0.9  # Enhance factors range over 1 +- 0.9.
 RANDAUGMENT_OPS = (
-    ('identity', lambda x, m, s: x),
-    ('autocontrast', lambda x, m, s: _autocontrast(x)),
-    ('equalize', lambda x, m, s: _equalize(x)),
-    ('rotate', lambda x, m, s: warp(x, affine_matrix(angle=s * m * math.radians(30)), jnp.zeros(2))),
-    ('solarize', lambda x, m, s: jnp.where(x > 1.0 - m, 1.0 - x, x)),
-    ('color', lambda x, m, s: blend(x, grayscale(x), 1.0 + s * m * _ENHANCE)),
-    ('posterize', lambda x, m, s: _posterize(x, 8 - jnp.round(4 * m))),
-    ('contrast', lambda x, m, s: blend(x, jnp.mean(grayscale(x)), 1.0 + s * m * _ENHANCE)),
-    ('brightness', lambda x, m, s: x * (1.0 + s * m * _ENHANCE)),
-    ('sharpness', lambda x, m, s: blend(x, _smooth(x), 1.0 + s * m * _ENHANCE)),
-    ('shear_x', lambda x, m, s: warp(x, affine_matrix(shear_x=s * m * 0.3), jnp.zeros(2))),
-    ('shear_y', lambda x, m, s: warp(x, affine_matrix(shear_y=s * m * 0.3), jnp.zeros(2))),
-    ('translate_x', lambda x, m, s: warp(x, jnp.eye(2), jnp.array([0.0, s * m * 0.3 * x.shape[1]]))),
-    ('translate_y', lambda x, m, s: warp(x, jnp.eye(2), jnp.array([s * m * 0.3 * x.shape[0], 0.0]))),
+  ('identity', lambda x, m, s: x),
+  ('autocontrast', lambda x, m, s: _autocontrast(x)),
+  ('equalize', lambda x, m, s: _equalize(x)),
+  ('rotate', lambda x, m, s: warp(x, affine_matrix(angle=s * m * math.radians(30)), jnp.zeros(2))),
+  ('solarize', lambda x, m, s: jnp.where(x > 1.0 - m, 1.0 - x, x)),
+  ('color', lambda x, m, s: blend(x, grayscale(x), 1.0 + s * m * _ENHANCE)),
+  ('posterize', lambda x, m, s: _posterize(x, 8 - jnp.round(4 * m))),
+  ('contrast', lambda x, m, s: blend(x, jnp.mean(grayscale(x)), 1.0 + s * m * _ENHANCE)),
+  ('brightness', lambda x, m, s: x * (1.0 + s * m * _ENHANCE)),
+  ('sharpness', lambda x, m, s: blend(x, _smooth(x), 1.0 + s * m * _ENHANCE)),
+  ('shear_x', lambda x, m, s: warp(x, affine_matrix(shear_x=s * m * 0.3), jnp.zeros(2))),
+  ('shear_y', lambda x, m, s: warp(x, affine_matrix(shear_y=s * m * 0.3), jnp.zeros(2))),
+  ('translate_x', lambda x, m, s: warp(x, jnp.eye(2), jnp.array([0.0, s * m * 0.3 * x.shape[1]]))),
+  ('translate_y', lambda x, m, s: warp(x, jnp.eye(2), jnp.array([s * m * 0.3 * x.shape[0], 0.0]))),
 )
 
 
@@ -179,8 +183,9 @@ def randaugment_op(image, u):
   return outs[index]
 
 
-def strong(key, image, *, allow_flip: bool, max_shift: float, num_ops: int = 2,
-           cutout: float = 0.5, style: str = 'affine'):
+def strong(
+  key, image, *, allow_flip: bool, max_shift: float, num_ops: int = 2, cutout: float = 0.5, style: str = 'affine'
+):
   """Strong view: flip (if allowed), then a random warp or RandAugment, then Cutout.
 
   style='affine': rotation +-20 deg, zoom 0.85-1.15, shear +-0.3 and a shift of up to
@@ -200,7 +205,7 @@ def strong(key, image, *, allow_flip: bool, max_shift: float, num_ops: int = 2,
     if max_shift:
       image = translate(image, u[1:3], max_shift)
     for i in range(num_ops):
-      image = randaugment_op(image, view[3 * i:3 * i + 3])
+      image = randaugment_op(image, view[3 * i : 3 * i + 3])
   else:
     raise ValueError(f"unknown strong style {style!r}; choose 'affine' or 'randaugment'.")
   image = cutout_fraction(image, u[3:5], cutout)
@@ -212,6 +217,7 @@ def cutout_fraction(image, u, fraction: float):
 
 
 # ----------------------------------------------------------------- SimCLR view
+
 
 def random_resized_crop(image, u, area=(0.08, 1.0), aspect=(3 / 4, 4 / 3)):
   """Crop of random area fraction and aspect ratio, resized bilinearly back to H x W; u: four uniform draws."""
@@ -241,8 +247,7 @@ def color_jitter(image, u, strength):
   return image
 
 
-def simclr_view(key, image, *, allow_flip: bool, strength: float = 0.5,
-                crop_area=(0.08, 1.0), blur: bool = False):
+def simclr_view(key, image, *, allow_flip: bool, strength: float = 0.5, crop_area=(0.08, 1.0), blur: bool = False):
   """SimCLR view: random resized crop, flip, colour jitter (p=0.8), grayscale (p=0.2), blur (p=0.5 if blur)."""
   u = jax.random.uniform(key, (13,))
   image = random_resized_crop(image, u[0:4], crop_area)
@@ -260,6 +265,7 @@ def simclr_view(key, image, *, allow_flip: bool, strength: float = 0.5,
 
 
 # ----------------------------------------------------------------- deterministic
+
 
 def rotate90(image, k):
   """Rotates a square HWC image by k * 90 degrees counter-clockwise; k may be traced (0..3)."""

@@ -1,4 +1,5 @@
 """Orbax checkpoints of the train state, tagged with the config that made them."""
+
 import jax
 import orbax.checkpoint as ocp
 
@@ -22,8 +23,9 @@ class Checkpoints:
   def __init__(self, directory: str, config, max_to_keep: int = 3):
     self.config_fingerprint = fingerprint(config)
     self.manager = ocp.CheckpointManager(
-        directory, options=ocp.CheckpointManagerOptions(
-            max_to_keep=max_to_keep, create=True, enable_async_checkpointing=True))
+      directory,
+      options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True, enable_async_checkpointing=True),
+    )
 
   def latest_step(self):
     return self.manager.latest_step()
@@ -37,8 +39,9 @@ class Checkpoints:
     if diff:
       what = ", ".join(f"{k}: checkpoint {a!r} vs config {b!r}" for k, (a, b) in diff.items())
       raise CheckpointMismatchError(
-          f"workdir {self.manager.directory} holds checkpoints of a different run ({what}); "
-          "use a new --workdir or the original config")
+        f"workdir {self.manager.directory} holds checkpoints of a different run ({what}); "
+        "use a new --workdir or the original config"
+      )
 
   def restore(self, step: int, like):
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
@@ -47,8 +50,9 @@ class Checkpoints:
 
   def save(self, step: int, state, meta: dict | None = None, force: bool = False):
     meta = {"fingerprint": self.config_fingerprint, **(meta or {})}
-    return self.manager.save(step, args=ocp.args.Composite(
-        state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)), force=force)
+    return self.manager.save(
+      step, args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)), force=force
+    )
 
   def close(self):
     self.manager.wait_until_finished()

@@ -1,4 +1,5 @@
 """The knobs every training config shares, under the same names, so ablation scripts can sweep any method."""
+
 import ml_collections
 
 
@@ -6,19 +7,19 @@ def common(**overrides) -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.method = ""
   config.dataset = "digits"
-  config.data_dir = ""            # where tfds datasets are prepared (`tfds build NAME --data_dir DIR`)
+  config.data_dir = ""  # where tfds datasets are prepared (`tfds build NAME --data_dir DIR`)
   config.model = "cnn"
   config.model_kwargs = ml_collections.ConfigDict()
   config.seed = 0
   config.num_labels = 40
   config.total_steps = 1000
-  config.batch_size = 64          # labelled (or SSL) examples per step, over all devices
+  config.batch_size = 64  # labelled (or SSL) examples per step, over all devices
   config.eval_every = 500
   config.checkpoint_every = 500
   config.log_every = 50
   config.keep_checkpoints = 3
-  config.num_devices = 0          # 0: every device
-  config.ema_decay = 0.0          # 0: no EMA
+  config.num_devices = 0  # 0: every device
+  config.ema_decay = 0.0  # 0: no EMA
   config.optimizer = "sgd"
   config.lr = 0.03
   config.momentum = 0.9
@@ -31,21 +32,33 @@ def common(**overrides) -> ml_collections.ConfigDict:
 
 def augment(**overrides) -> ml_collections.ConfigDict:
   """Augmentation knobs (ssljax/augment.py). Defaults are the digits settings that worked (REFERENCES.md)."""
-  a = ml_collections.ConfigDict(dict(weak_shift=1.0, weak_noise=0.05, strong_shift=1.0, strong_style="affine",
-                                     strong_ops=2, cutout=0.5))
+  a = ml_collections.ConfigDict(
+    dict(weak_shift=1.0, weak_noise=0.05, strong_shift=1.0, strong_style="affine", strong_ops=2, cutout=0.5)
+  )
   a.update(overrides)
   return a
 
 
 def fixmatch_paper(**overrides) -> ml_collections.ConfigDict:
   """FixMatch's published recipe (Sohn et al., 2020) for 32×32 datasets; configs override dataset, model, labels."""
-  config = common(method="fixmatch", model="wrn28_2", total_steps=2**20, batch_size=64, eval_every=2**14,
-                  checkpoint_every=2**12, log_every=500, ema_decay=0.999, lr=0.03, weight_decay=5e-4)
+  config = common(
+    method="fixmatch",
+    model="wrn28_2",
+    total_steps=2**20,
+    batch_size=64,
+    eval_every=2**14,
+    checkpoint_every=2**12,
+    log_every=500,
+    ema_decay=0.999,
+    lr=0.03,
+    weight_decay=5e-4,
+  )
   config.model_kwargs.bn_momentum = 0.999
   config.mu = 7
   config.threshold = 0.95
   config.lambda_u = 1.0
-  config.augment = augment(weak_shift=4.0, weak_noise=0.0, strong_shift=4.0, strong_style="randaugment", strong_ops=2,
-                           cutout=0.5)
+  config.augment = augment(
+    weak_shift=4.0, weak_noise=0.0, strong_shift=4.0, strong_style="randaugment", strong_ops=2, cutout=0.5
+  )
   config.update(overrides)
   return config

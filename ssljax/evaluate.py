@@ -3,6 +3,7 @@
 Pure numpy / scikit-learn / JAX functions of (features, labels); no dependency
 on the training loop. Features are [N, D] float arrays, labels [N] ints.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -12,10 +13,8 @@ import os
 import jax
 import jax.numpy as jnp
 import numpy as np
-from sklearn import linear_model
-from sklearn import manifold
-from sklearn import metrics
 import threadpoolctl
+from sklearn import linear_model, manifold, metrics
 
 try:  # The project's JAX k-means (sklearn-compatible API), when present.
   from ssljax.cluster import KMeans
@@ -43,8 +42,9 @@ def standardize(x, mean, std):
   return (np.asarray(x, np.float64) - mean) / std
 
 
-def linear_probe(train_feats, train_labels, test_feats, test_labels, *,
-                 labelled_idx=None, standardize_with=None, C=1.0):
+def linear_probe(
+  train_feats, train_labels, test_feats, test_labels, *, labelled_idx=None, standardize_with=None, C=1.0
+):
   """Accuracy of multinomial logistic regression on frozen features.
 
   Probe: scikit-learn `LogisticRegression` (multinomial softmax, L2 penalty,
@@ -68,16 +68,14 @@ def linear_probe(train_feats, train_labels, test_feats, test_labels, *,
   test_feats = np.asarray(test_feats)
   train_labels = np.asarray(train_labels)
   if standardize_with is not False:
-    ref = train_feats if standardize_with is None else np.asarray(
-        standardize_with)
+    ref = train_feats if standardize_with is None else np.asarray(standardize_with)
     ref = ref.astype(np.float64)
     mean, std = ref.mean(0), ref.std(0)
     train_feats = standardize(train_feats, mean, std)
     test_feats = standardize(test_feats, mean, std)
   if labelled_idx is not None:
     labelled_idx = np.asarray(labelled_idx)
-    train_feats, train_labels = (train_feats[labelled_idx],
-                                 train_labels[labelled_idx])
+    train_feats, train_labels = (train_feats[labelled_idx], train_labels[labelled_idx])
   clf = linear_model.LogisticRegression(C=C, max_iter=1000)
   with _threads_for(train_feats):
     clf.fit(train_feats, train_labels)
@@ -99,8 +97,7 @@ def _unit_rows(x):
   return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-8)
 
 
-def knn_accuracy(train_feats, train_labels, test_feats, test_labels, k=20,
-                 temperature=0.07, chunk_size=1024):
+def knn_accuracy(train_feats, train_labels, test_feats, test_labels, k=20, temperature=0.07, chunk_size=1024):
   """Weighted cosine kNN: ŷ = argmax_c Σ_{i ∈ N_k(x)} exp(cos(x, x_i)/τ) [y_i = c].
 
   The vote weighting of Wu et al. 2018 (InstDisc), used by SimCLR-style
@@ -123,12 +120,11 @@ def knn_accuracy(train_feats, train_labels, test_feats, test_labels, k=20,
   bank, bank_labels = jnp.asarray(bank), jnp.asarray(train_labels)
   preds = []
   for start in range(0, len(queries), chunk):
-    q = queries[start:start + chunk]
+    q = queries[start : start + chunk]
     m = len(q)
     if m < chunk:
       q = np.concatenate([q, np.zeros((chunk - m, q.shape[1]), q.dtype)])
-    votes = _knn_votes(jnp.asarray(q), bank, bank_labels, k, num_classes,
-                       temperature)
+    votes = _knn_votes(jnp.asarray(q), bank, bank_labels, k, num_classes, temperature)
     preds.append(np.asarray(jnp.argmax(votes, axis=1))[:m])
   return float(np.mean(np.concatenate(preds) == test_labels))
 
@@ -139,8 +135,7 @@ def _fit_predict(km, x):
   return np.asarray(km.fit(x).labels_)
 
 
-def kmeans_nmi(test_feats, test_labels, num_classes, seeds=(0, 1, 2),
-               n_init=10):
+def kmeans_nmi(test_feats, test_labels, num_classes, seeds=(0, 1, 2), n_init=10):
   """Mean over seeds of NMI(y, k-means(x; K = num_classes)), arithmetic NMI.
 
   k-means with n_init=10 restarts per seed (the best inertia is kept), on the
@@ -153,13 +148,11 @@ def kmeans_nmi(test_feats, test_labels, num_classes, seeds=(0, 1, 2),
     km = KMeans(n_clusters=num_classes, n_init=n_init, random_state=seed)
     with _threads_for(x):
       pred = _fit_predict(km, x)
-    scores.append(metrics.normalized_mutual_info_score(
-        np.asarray(test_labels), pred))
+    scores.append(metrics.normalized_mutual_info_score(np.asarray(test_labels), pred))
   return float(np.mean(scores))
 
 
-def tsne_plot(feats, labels, path, title="t-SNE of representations",
-              perplexity=30.0, seed=0):
+def tsne_plot(feats, labels, path, title="t-SNE of representations", perplexity=30.0, seed=0):
   """Saves a PNG of the 2-D t-SNE (van der Maaten & Hinton 2008) coloured by class.
 
   scikit-learn's `TSNE` (Barnes-Hut, init='pca', fixed random_state); a few
@@ -175,8 +168,7 @@ def tsne_plot(feats, labels, path, title="t-SNE of representations",
   labels = np.asarray(labels)
   perplexity = min(perplexity, max(1.0, (len(feats) - 1) / 3))
   with _threads_for(feats):
-    emb = manifold.TSNE(n_components=2, perplexity=perplexity, init="pca",
-                        random_state=seed).fit_transform(feats)
+    emb = manifold.TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(feats)
 
   fig = Figure(figsize=(6, 5), dpi=100)
   FigureCanvasAgg(fig)
@@ -187,8 +179,7 @@ def tsne_plot(feats, labels, path, title="t-SNE of representations",
     for i, c in enumerate(classes):
       sel = labels == c
       ax.scatter(emb[sel, 0], emb[sel, 1], s=8, color=cmap(i), label=str(c))
-    ax.legend(title="class", fontsize=7, markerscale=1.5, loc="center left",
-              bbox_to_anchor=(1.0, 0.5))
+    ax.legend(title="class", fontsize=7, markerscale=1.5, loc="center left", bbox_to_anchor=(1.0, 0.5))
   else:
     sc = ax.scatter(emb[:, 0], emb[:, 1], s=8, c=labels, cmap="viridis")
     fig.colorbar(sc, ax=ax, label="class")
@@ -216,7 +207,7 @@ def extract_features(apply_fn, images, batch_size):
   fn = jax.jit(apply_fn)
   outs = []
   for start in range(0, n, batch_size):
-    batch = np.asarray(images[start:start + batch_size])
+    batch = np.asarray(images[start : start + batch_size])
     m = len(batch)
     if m < batch_size:
       pad = np.repeat(batch[-1:], batch_size - m, axis=0)
@@ -226,8 +217,7 @@ def extract_features(apply_fn, images, batch_size):
   return jax.tree.map(lambda *xs: np.concatenate(xs), *outs)
 
 
-def representation_report(train_feats, train_labels, test_feats, test_labels,
-                          labelled_idx, num_classes, workdir=None):
+def representation_report(train_feats, train_labels, test_feats, test_labels, labelled_idx, num_classes, workdir=None):
   """Probe (labelled subset and all labels), kNN (k=20), k-means NMI, t-SNE.
 
   Returns a dict of floats: linear_probe_accuracy (fit on labelled_idx),
@@ -235,14 +225,12 @@ def representation_report(train_feats, train_labels, test_feats, test_labels,
   `workdir/tsne.png` (test features) when workdir is given.
   """
   report = {
-      "linear_probe_accuracy": linear_probe(
-          train_feats, train_labels, test_feats, test_labels,
-          labelled_idx=labelled_idx),
-      "linear_probe_accuracy_all": linear_probe(
-          train_feats, train_labels, test_feats, test_labels),
-      "knn_accuracy": knn_accuracy(
-          train_feats, train_labels, test_feats, test_labels, k=20),
-      "kmeans_nmi": kmeans_nmi(test_feats, test_labels, num_classes),
+    "linear_probe_accuracy": linear_probe(
+      train_feats, train_labels, test_feats, test_labels, labelled_idx=labelled_idx
+    ),
+    "linear_probe_accuracy_all": linear_probe(train_feats, train_labels, test_feats, test_labels),
+    "knn_accuracy": knn_accuracy(train_feats, train_labels, test_feats, test_labels, k=20),
+    "kmeans_nmi": kmeans_nmi(test_feats, test_labels, num_classes),
   }
   if workdir is not None:
     os.makedirs(workdir, exist_ok=True)

@@ -3,6 +3,7 @@
 Every loss is a small pure function of arrays. Per-example losses return shape
 [B]; batch losses (nt_xent) return a scalar.
 """
+
 from __future__ import annotations
 
 import jax
@@ -65,16 +66,15 @@ def nt_xent(z1, z2, temperature, axis_name=None):
   if not temperature > 0:
     raise ValueError(f"nt_xent: temperature must be > 0, got {temperature}")
   if z1.ndim != 2 or z1.shape != z2.shape:
-    raise ValueError(
-        "nt_xent: z1 and z2 must be 2-D [B, D] arrays of the same shape, got "
-        f"{z1.shape} and {z2.shape}")
+    raise ValueError(f"nt_xent: z1 and z2 must be 2-D [B, D] arrays of the same shape, got {z1.shape} and {z2.shape}")
   b = z1.shape[0]
   num_devices = 1 if axis_name is None else lax.axis_size(axis_name)
   n = b * num_devices
   if n < 2:
     raise ValueError(
-        "nt_xent: the global batch needs N >= 2 examples per view (at least "
-        f"one negative pair), got N = {n} (B = {b} x {num_devices} devices)")
+      "nt_xent: the global batch needs N >= 2 examples per view (at least "
+      f"one negative pair), got N = {n} (B = {b} x {num_devices} devices)"
+    )
 
   dtype = jnp.promote_types(z1.dtype, jnp.float32)
   z1 = l2_normalize(z1.astype(dtype))
@@ -95,8 +95,7 @@ def nt_xent(z1, z2, temperature, axis_name=None):
   self_idx = jnp.concatenate([local, local + n])  # [2B]
   pos_idx = jnp.concatenate([local + n, local])  # [2B]
   not_self = jnp.arange(2 * n)[None, :] != self_idx[:, None]  # [2B, 2N]
-  loss = optax.softmax_cross_entropy_with_integer_labels(
-      logits, pos_idx, where=not_self)
+  loss = optax.softmax_cross_entropy_with_integer_labels(logits, pos_idx, where=not_self)
   return jnp.mean(loss)
 
 
@@ -116,7 +115,7 @@ def sharpen(probs, temperature):
 
 
 def distribution_alignment(probs, marginal, target=None):
-  """ReMixMatch §3.1: q̃ = Normalize(q · p(y) / p̃(y)), p̃ the model's marginal on unlabelled data (p(y) uniform if None)."""
+  """ReMixMatch §3.1: q̃ = Normalize(q · p(y) / p̃(y)), p̃ the model's marginal on unlabelled data."""
   ratio = (1.0 / marginal.shape[-1] if target is None else target) / jnp.maximum(marginal, 1e-6)
   aligned = probs * ratio
   return aligned / jnp.sum(aligned, axis=-1, keepdims=True)

@@ -1,4 +1,5 @@
 """Optimisers and learning-rate schedules, built from optax, chosen by config."""
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -33,11 +34,17 @@ def make(config) -> optax.GradientTransformation:
   wd = config.get("weight_decay", 0.0)
   if name == "sgd":
     return optax.chain(
-        optax.add_decayed_weights(wd, mask=kernel_mask),
-        optax.sgd(lr, momentum=config.get("momentum", 0.9), nesterov=config.get("nesterov", True)))
+      optax.add_decayed_weights(wd, mask=kernel_mask),
+      optax.sgd(lr, momentum=config.get("momentum", 0.9), nesterov=config.get("nesterov", True)),
+    )
   if name == "lars":
-    return optax.lars(lr, weight_decay=wd, weight_decay_mask=kernel_mask, trust_ratio_mask=kernel_mask,
-                      momentum=config.get("momentum", 0.9))
+    return optax.lars(
+      lr,
+      weight_decay=wd,
+      weight_decay_mask=kernel_mask,
+      trust_ratio_mask=kernel_mask,
+      momentum=config.get("momentum", 0.9),
+    )
   if name == "adamw":
     # MixMatch decays kernels by (1 - wd·lr) per step, decoupled from the adaptive update: optax.adamw's
     # weight_decay is multiplied by the learning rate, so pass wd as the fraction of lr.

@@ -1,10 +1,12 @@
 """Device mesh, placement and multi-host helpers. Every train step is per-device code over the axis 'data'."""
+
 import os
 
 import jax
-from jax import lax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax import lax
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 AXIS = "data"
 
@@ -74,12 +76,12 @@ def batched_apply(fn, variables, x: np.ndarray, mesh: Mesh, batch_size: int = 10
   mapped = _sharded_fn(fn, mesh)
   outs = []
   for start in range(0, n, chunk):
-    part = x[start:start + chunk]
+    part = x[start : start + chunk]
     pad = chunk - len(part)
     if pad:
       part = np.concatenate([part, np.zeros((pad,) + part.shape[1:], part.dtype)])
     out = jax.device_get(mapped(variables, shard_rows(part, mesh)))
-    outs.append(jax.tree.map(lambda o: o[:chunk - pad], out))
+    outs.append(jax.tree.map(lambda o, keep=chunk - pad: o[:keep], out))
   return jax.tree.map(lambda *o: np.concatenate(o), *outs)
 
 

@@ -1,4 +1,5 @@
 """The train state: one pytree holding everything a step reads and writes."""
+
 from typing import Any
 
 import flax
@@ -8,12 +9,12 @@ import jax.numpy as jnp
 
 @flax.struct.dataclass
 class TrainState:
-  step: jax.Array        # int32 scalar
+  step: jax.Array  # int32 scalar
   params: Any
   batch_stats: Any
   opt_state: Any
-  ema_params: Any        # equal to params when EMA is off
-  rng: jax.Array         # typed PRNG key; step keys are fold_in(rng, step), so the key never changes
+  ema_params: Any  # equal to params when EMA is off
+  rng: jax.Array  # typed PRNG key; step keys are fold_in(rng, step), so the key never changes
 
 
 def ema_decay(step, decay: float):

@@ -1,4 +1,5 @@
 """Scalar logging: TensorBoard event files (tensorboard's own writer, no TensorFlow needed) + terminal lines."""
+
 import time
 
 from tensorboard.compat.proto import event_pb2, summary_pb2
@@ -13,8 +14,9 @@ class ScalarWriter:
     if self._writer is None:
       return
     values = [summary_pb2.Summary.Value(tag=k, simple_value=float(v)) for k, v in scalars.items()]
-    self._writer.add_event(event_pb2.Event(step=int(step), wall_time=time.time(),
-                                           summary=summary_pb2.Summary(value=values)))
+    self._writer.add_event(
+      event_pb2.Event(step=int(step), wall_time=time.time(), summary=summary_pb2.Summary(value=values))
+    )
 
   def flush(self):
     if self._writer is not None:

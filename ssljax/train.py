@@ -10,6 +10,8 @@ gradient of a replicated parameter comes out already summed over devices. Each d
 its share of the global loss, `local_mean / num_devices`; the implicit sum is then the gradient of the global
 mean. tests/test_train.py compares N-device with 1-device gradients to keep this true.
 """
+
+import contextlib
 import dataclasses
 import functools
 import json
@@ -17,23 +19,22 @@ import os
 import signal
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
-from jax import lax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax import lax
 from jax.sharding import PartitionSpec as P
 
 from ssljax import checkpoint as ckpt_lib
-from ssljax import parallel
-from ssljax import summary
+from ssljax import parallel, summary
 from ssljax.errors import ConfigError, NonFiniteLossError, WorkdirError
 from ssljax.state import TrainState, update_ema
 
-COMMON_KEYS = ("seed", "num_labels", "total_steps", "batch_size", "eval_every", "checkpoint_every", "dataset",
-               "method")
+COMMON_KEYS = ("seed", "num_labels", "total_steps", "batch_size", "eval_every", "checkpoint_every", "dataset", "method")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Task:
   evaluate(state, mesh, workdir, final) -> dict of host floats (e.g. test_accuracy); `final` is True for the
     end-of-run evaluation (where costly extras such as pictures belong).
   """
+
   init: Callable[[jax.Array], dict]
   sample: Callable[[Any, jax.Array], Any]
   loss: Callable[..., Any]
@@ -78,8 +80,14 @@ def init_state(task: Task, seed: int, mesh=None) -> TrainState:
   def init(init_key, rng):
     variables = task.init(init_key)
     params = variables["params"]
-    return TrainState(step=jnp.zeros((), jnp.int32), params=params, batch_stats=variables.get("batch_stats", {}),
-                      opt_state=task.tx.init(params), ema_params=params, rng=rng)
+    return TrainState(
+      step=jnp.zeros((), jnp.int32),
+      params=params,
+      batch_stats=variables.get("batch_stats", {}),
+      opt_state=task.tx.init(params),
+      ema_params=params,
+      rng=rng,
+    )
 
   # Initialisers draw with an 'rbg' key: XLA compiles threefry's many large draws 5x slower (15 s vs 3 s here).
   # The step's own randomness (small per-example draws) keeps the default threefry key.
@@ -103,8 +111,9 @@ def make_step(task: Task, mesh, ema_decay: float | None):
     params = optax.apply_updates(state.params, updates)
     ema = update_ema(state.ema_params, params, state.step, ema_decay) if ema_decay else params
     metrics = lax.pmean(metrics, parallel.AXIS)
-    new_state = state.replace(step=state.step + 1, params=params, batch_stats=batch_stats, opt_state=opt_state,
-                              ema_params=ema)
+    new_state = state.replace(
+      step=state.step + 1, params=params, batch_stats=batch_stats, opt_state=opt_state, ema_params=ema
+    )
     return new_state, metrics
 
   return jax.jit(jax.shard_map(per_device, mesh=mesh, in_specs=(P(), P()), out_specs=(P(), P())))
@@ -183,8 +192,9 @@ def train_and_evaluate(config, workdir: str, build: Callable[[Any], Task], eval_
   if config.batch_size % mesh.size:
     raise ConfigError(f"batch_size={config.batch_size} must be divisible by the number of devices ({mesh.size})")
 
-  checkpoints = ckpt_lib.Checkpoints(os.path.join(os.path.abspath(workdir), "checkpoints"), config,
-                                     max_to_keep=config.get("keep_checkpoints", 3))
+  checkpoints = ckpt_lib.Checkpoints(
+    os.path.join(os.path.abspath(workdir), "checkpoints"), config, max_to_keep=config.get("keep_checkpoints", 3)
+  )
   latest = checkpoints.latest_step()
   wall_before = 0.0
   if latest is not None:
@@ -245,9 +255,11 @@ def train_and_evaluate(config, workdir: str, build: Callable[[Any], Task], eval_
           scalars["images_per_sec"] = rate * task.images_per_step
           writer.write(done, scalars)
           if is_main:
-            print(f"step {done}/{total} | {_format_metrics(scalars, task.log_keys)} | "
-                  f"{scalars['images_per_sec']:.0f} img/s | ETA {summary.format_eta((total - done) / rate)}",
-                  flush=True)
+            print(
+              f"step {done}/{total} | {_format_metrics(scalars, task.log_keys)} | "
+              f"{scalars['images_per_sec']:.0f} img/s | ETA {summary.format_eta((total - done) / rate)}",
+              flush=True,
+            )
         if done % config.checkpoint_every == 0 or done == total or preemption.requested:
           check_pending()
           checkpoints.save(done, state, meta={"wall_seconds": wall_before + time.time() - t_start}, force=True)
@@ -260,26 +272,30 @@ def train_and_evaluate(config, workdir: str, build: Callable[[Any], Task], eval_
         if preemption.requested:
           checkpoints.close()
           writer.close()
-          print(f"SIGTERM: saved checkpoint at step {done} in {workdir}; rerun the same command to resume",
-                flush=True)
+          print(f"SIGTERM: saved checkpoint at step {done} in {workdir}; rerun the same command to resume", flush=True)
           raise Preempted(143)
     checkpoints.close()
   except BaseException:
     writer.flush()
     if not isinstance(sys.exc_info()[1], Preempted):
-      try:
+      with contextlib.suppress(Exception):  # the original error matters more than a failed close
         checkpoints.close()
-      except Exception:  # the original error matters more than a failed close
-        pass
     raise
 
   evals = task.evaluate(state, mesh, workdir, True)
   writer.write(total, evals)
   writer.close()
   results = {
-      "method": config.method, "dataset": config.dataset, "num_labels": config.num_labels, "seed": config.seed,
-      "steps": int(jax.device_get(state.step)), "num_devices": mesh.size, "num_processes": jax.process_count(),
-      "wall_seconds": wall_before + time.time() - t_start, **task.info, **evals,
+    "method": config.method,
+    "dataset": config.dataset,
+    "num_labels": config.num_labels,
+    "seed": config.seed,
+    "steps": int(jax.device_get(state.step)),
+    "num_devices": mesh.size,
+    "num_processes": jax.process_count(),
+    "wall_seconds": wall_before + time.time() - t_start,
+    **task.info,
+    **evals,
   }
   if start:
     results["resumed_from_step"] = start

@@ -1,6 +1,7 @@
 """Test-session setup, before JAX starts: 4 fake CPU devices (sharding tests compare 1 device with 4), and a
 persistent compilation cache shared by the tests and the launch.py subprocesses they start (XLA:CPU compiles
 dominate the suite's time; the same step is compiled by several tests)."""
+
 import os
 import tempfile
 

@@ -1,4 +1,5 @@
 """Tiny configs shared by the tests: small shapes so each compile takes seconds."""
+
 import os
 import sys
 
@@ -8,6 +9,7 @@ sys.path.insert(0, REPO)
 
 def load_config(name: str, **overrides):
   import importlib.util
+
   spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, "configs", f"{name}.py"))
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
@@ -21,8 +23,15 @@ def load_config(name: str, **overrides):
   return config
 
 
-TINY_FIXMATCH = {"batch_size": 8, "mu": 2, "total_steps": 4, "checkpoint_every": 2, "eval_every": 1000,
-                 "log_every": 2, "model_kwargs.width": 4}
+TINY_FIXMATCH = {
+  "batch_size": 8,
+  "mu": 2,
+  "total_steps": 4,
+  "checkpoint_every": 2,
+  "eval_every": 1000,
+  "log_every": 2,
+  "model_kwargs.width": 4,
+}
 
 
 def tiny_fixmatch(**overrides):
@@ -35,7 +44,9 @@ TINY_ARGS = [f"--config.{k}={v}" for k, v in TINY_FIXMATCH.items()]
 def run_steps(task, num_devices, steps, ema_decay=0.999):
   """`steps` train steps of `task` on a mesh of the first `num_devices` devices; (host state, host metrics)."""
   import jax
+
   from ssljax import parallel, train
+
   mesh = parallel.make_mesh(num_devices)
   state = train.init_state(task, seed=0, mesh=mesh)
   data = parallel.replicate(task.arrays, mesh)
@@ -45,3 +56,10 @@ def run_steps(task, num_devices, steps, ema_decay=0.999):
     state, m = step(state, data)
     metrics.append(jax.device_get(m))
   return jax.device_get(state), metrics
+
+
+def read_json(path):
+  import json
+
+  with open(path) as f:
+    return json.load(f)

@@ -1,4 +1,5 @@
 """Tests for ssljax.augment. Few compiles: each jitted function below computes many things."""
+
 import functools
 
 import jax
@@ -27,14 +28,14 @@ def not_mirrored(views, image):
 def all_views(keys, images, allow_flip):
   max_shift = images.shape[1] / 8
   return {
-      'weak': jax.vmap(functools.partial(augment.weak, allow_flip=allow_flip, max_shift=max_shift,
-                                         noise=0.05))(keys, images),
-      'affine': jax.vmap(functools.partial(augment.strong, allow_flip=allow_flip,
-                                           max_shift=max_shift))(keys, images),
-      'randaugment': jax.vmap(functools.partial(augment.strong, allow_flip=allow_flip, max_shift=max_shift,
-                                                style='randaugment'))(keys, images),
-      'simclr': jax.vmap(functools.partial(augment.simclr_view, allow_flip=allow_flip,
-                                           blur=True))(keys, images),
+    'weak': jax.vmap(functools.partial(augment.weak, allow_flip=allow_flip, max_shift=max_shift, noise=0.05))(
+      keys, images
+    ),
+    'affine': jax.vmap(functools.partial(augment.strong, allow_flip=allow_flip, max_shift=max_shift))(keys, images),
+    'randaugment': jax.vmap(
+      functools.partial(augment.strong, allow_flip=allow_flip, max_shift=max_shift, style='randaugment')
+    )(keys, images),
+    'simclr': jax.vmap(functools.partial(augment.simclr_view, allow_flip=allow_flip, blur=True))(keys, images),
   }
 
 
@@ -71,8 +72,9 @@ def test_flip_free_randaugment_keeps_orientation():
   image = np.zeros((16, 16, 1), np.float32)
   image[7:9, 1:3] = 1.0
   view = functools.partial(augment.strong, allow_flip=False, max_shift=1.0, cutout=0.0, style='randaugment')
-  views = np.asarray(jax.jit(jax.vmap(view))(jax.random.split(jax.random.key(2), N),
-                                             jnp.broadcast_to(image, (N, 16, 16, 1))))
+  views = np.asarray(
+    jax.jit(jax.vmap(view))(jax.random.split(jax.random.key(2), N), jnp.broadcast_to(image, (N, 16, 16, 1)))
+  )
   # Contrast against the image's own background, whatever ops did to it.
   contrast = np.abs(views - np.median(views, axis=(1, 2, 3), keepdims=True))
   left, right = contrast[:, :, :8].sum((1, 2, 3)), contrast[:, :, 8:].sum((1, 2, 3))
@@ -112,8 +114,9 @@ def test_deterministic_ops():
   np.testing.assert_allclose(out['shift_half'][1:], (rgb[1:] + rgb[:-1]) / 2, atol=1e-6)  # Bilinear.
   cut = out['cutout']
   np.testing.assert_array_equal(cut[2:6, 2:6], 0.5)
-  np.testing.assert_array_equal(np.delete(np.delete(cut, range(2, 6), 0), range(2, 6), 1),
-                                np.delete(np.delete(rgb, range(2, 6), 0), range(2, 6), 1))
+  np.testing.assert_array_equal(
+    np.delete(np.delete(cut, range(2, 6), 0), range(2, 6), 1), np.delete(np.delete(rgb, range(2, 6), 0), range(2, 6), 1)
+  )
   for k in range(4):
     np.testing.assert_array_equal(out['rot'][k], np.rot90(rgb, k, axes=(0, 1)))
 

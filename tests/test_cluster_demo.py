@@ -1,4 +1,5 @@
 """The cluster demo job, run directly with small settings."""
+
 import importlib.util
 import json
 import os

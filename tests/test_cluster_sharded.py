@@ -1,4 +1,5 @@
 """4 devices give the single-device result (rows sharded, statistics psummed)."""
+
 import jax
 import numpy as np
 import pytest
@@ -41,8 +42,7 @@ def test_layout_keeps_memory_per_chunk():
 @pytest.mark.parametrize('cov', ['full', 'diag'])
 def test_gmm_one_vs_four_devices(meshes, data, cov):
   r = np.eye(3, dtype=np.float32)[np.arange(500) % 3]
-  one, four = (gmm.fit(data, 3, covariance_type=cov, resp_init=r, chunk=32, mesh=m)
-               for m in meshes)
+  one, four = (gmm.fit(data, 3, covariance_type=cov, resp_init=r, chunk=32, mesh=m) for m in meshes)
   assert one.lower_bound == pytest.approx(four.lower_bound, rel=1e-5)
   assert one.n_iter == four.n_iter
   np.testing.assert_allclose(one.means, four.means, rtol=1e-4, atol=1e-4)
@@ -63,7 +63,10 @@ print('ok', one.lower_bound)
 
 def test_gmm_full_d32_k16_four_devices_does_not_hang():
   """A LAPACK triangular solve inside the sharded EM loop deadlocked at D=32, K>=8 on several CPU devices."""
-  import os, subprocess, sys
+  import os
+  import subprocess
+  import sys
+
   env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=4')
   r = subprocess.run([sys.executable, '-c', _FULL_D32], capture_output=True, text=True, env=env, timeout=300)
   assert r.returncode == 0 and 'ok' in r.stdout, r.stderr[-2000:]

@@ -1,10 +1,11 @@
 """Every config loads, carries the common knobs, and names a known method, dataset and model."""
+
 import glob
 import os
 
 import pytest
-
 from helpers import REPO, load_config
+
 from ssljax import data, jobs, models
 from ssljax.train import COMMON_KEYS
 
@@ -24,6 +25,17 @@ def test_config(name):
 
 def test_fixmatch_cifar10_is_the_paper_recipe():
   c = load_config("fixmatch_cifar10")
-  assert (c.model, c.lr, c.momentum, c.nesterov, c.weight_decay, c.batch_size, c.mu, c.threshold, c.lambda_u,
-          c.total_steps, c.schedule, c.ema_decay) == ("wrn28_2", 0.03, 0.9, True, 5e-4, 64, 7, 0.95, 1.0, 2**20,
-                                                      "fixmatch_cosine", 0.999)
+  assert (
+    c.model,
+    c.lr,
+    c.momentum,
+    c.nesterov,
+    c.weight_decay,
+    c.batch_size,
+    c.mu,
+    c.threshold,
+    c.lambda_u,
+    c.total_steps,
+    c.schedule,
+    c.ema_decay,
+  ) == ("wrn28_2", 0.03, 0.9, True, 5e-4, 64, 7, 0.95, 1.0, 2**20, "fixmatch_cosine", 0.999)

@@ -1,4 +1,5 @@
 """Tests for ssljax.data: digits, the TFDS loaders (mocked), and the labelled split."""
+
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -25,12 +26,15 @@ def test_unknown_dataset():
     data.load('mnist')
 
 
-@pytest.mark.parametrize('name,shape,num_classes,allow_flip', [
+@pytest.mark.parametrize(
+  'name,shape,num_classes,allow_flip',
+  [
     ('cifar10', (32, 32, 3), 10, True),
     ('cifar100', (32, 32, 3), 100, True),
     ('svhn_cropped', (32, 32, 3), 10, False),
     ('stl10', (96, 96, 3), 10, True),
-])
+  ],
+)
 def test_tfds_mocked(tmp_path, name, shape, num_classes, allow_flip):
   with tfds.testing.mock_data(num_examples=6):
     ds = data.load(name, data_dir=str(tmp_path))
@@ -40,7 +44,7 @@ def test_tfds_mocked(tmp_path, name, shape, num_classes, allow_flip):
   assert ds.train_labels.dtype == np.int32 and ds.test_labels.dtype == np.int32
   assert ds.num_classes == num_classes and ds.allow_flip == allow_flip
   assert len(ds.mean) == 3 and len(ds.std) == 3
-  assert ((0 <= ds.train_labels) & (ds.train_labels < num_classes)).all()
+  assert ((ds.train_labels >= 0) & (ds.train_labels < num_classes)).all()
   if name == 'stl10':
     assert ds.unlabeled_images.shape == (6,) + shape and ds.unlabeled_images.dtype == np.uint8
   else:
@@ -78,15 +82,15 @@ def test_split_labelled():
   np.testing.assert_array_equal(np.sort(np.concatenate([lab, unl])), np.arange(200))
   # The documented draw: one generator, class by class.
   rng = np.random.default_rng(0)
-  expected = np.sort(np.concatenate(
-      [rng.choice(np.flatnonzero(labels == c), 4, replace=False) for c in range(10)]))
+  expected = np.sort(np.concatenate([rng.choice(np.flatnonzero(labels == c), 4, replace=False) for c in range(10)]))
   np.testing.assert_array_equal(lab, expected)
   np.testing.assert_array_equal(data.split_labelled(labels, 40, 10, seed=0)[0], lab)
   assert not np.array_equal(data.split_labelled(labels, 40, 10, seed=1)[0], lab)
 
 
-@pytest.mark.parametrize('num_labels,match', [
-    (0, 'positive multiple'), (35, 'positive multiple'), (300, 'larger than'), (200, 'class 9')])
+@pytest.mark.parametrize(
+  'num_labels,match', [(0, 'positive multiple'), (35, 'positive multiple'), (300, 'larger than'), (200, 'class 9')]
+)
 def test_split_labelled_errors(num_labels, match):
   labels = np.concatenate([np.repeat(np.arange(9), 22), [9, 9]])
   with pytest.raises(data.DataError, match=match):
@@ -115,6 +119,7 @@ class FakeSource:
 @pytest.mark.parametrize('batched_ok', [True, False])
 def test_read_batched_and_fallback(batched_ok):
   from ssljax.data import tfds_data
+
   source = FakeSource(5, batched_ok)
   images, labels = tfds_data._read(source, chunk=2)
   np.testing.assert_array_equal(images[:, 0, 0, 0], np.arange(5))

@@ -4,6 +4,7 @@ Split: stratified 80/20 (random_state 0), pixels / 16; 40 labels = 4 per
 class, one `np.random.default_rng(seed)` per seed, `rng.choice` per class in
 class order. Test set: 360 images, one image = 0.28 points.
 """
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
@@ -23,9 +24,7 @@ def digits():
 
 def labelled_indices(train_labels, per_class, seed):
   rng = np.random.default_rng(seed)
-  return np.concatenate([
-      rng.choice(np.flatnonzero(train_labels == c), per_class, replace=False)
-      for c in range(10)])
+  return np.concatenate([rng.choice(np.flatnonzero(train_labels == c), per_class, replace=False) for c in range(10)])
 
 
 def test_linear_probe_40_labels_matches_reference(digits):
@@ -33,14 +32,11 @@ def test_linear_probe_40_labels_matches_reference(digits):
   raw, std = [], []
   for seed in range(3):
     idx = labelled_indices(ytr, 4, seed)
-    raw.append(evaluate.linear_probe(xtr, ytr, xte, yte, labelled_idx=idx,
-                                     standardize_with=False))
+    raw.append(evaluate.linear_probe(xtr, ytr, xte, yte, labelled_idx=idx, standardize_with=False))
     std.append(evaluate.linear_probe(xtr, ytr, xte, yte, labelled_idx=idx))
   # Default statistics are those of ALL training features, not the labelled.
-  assert std[-1] == evaluate.linear_probe(xtr, ytr, xte, yte, labelled_idx=idx,
-                                          standardize_with=xtr)
-  assert std[-1] != evaluate.linear_probe(xtr, ytr, xte, yte, labelled_idx=idx,
-                                          standardize_with=xtr[idx])
+  assert std[-1] == evaluate.linear_probe(xtr, ytr, xte, yte, labelled_idx=idx, standardize_with=xtr)
+  assert std[-1] != evaluate.linear_probe(xtr, ytr, xte, yte, labelled_idx=idx, standardize_with=xtr[idx])
   # Reference (unstandardised logistic regression, C=1): 83.3%.
   assert np.mean(raw) == pytest.approx(0.833, abs=2 * ONE_IMAGE)
   # Standardising raw pixels (near-constant borders get unit variance) costs
@@ -51,8 +47,7 @@ def test_linear_probe_40_labels_matches_reference(digits):
 def test_linear_probe_all_labels_matches_reference(digits):
   xtr, xte, ytr, yte = digits
   for standardize_with in (None, False, xtr):
-    acc = evaluate.linear_probe(xtr, ytr, xte, yte,
-                                standardize_with=standardize_with)
+    acc = evaluate.linear_probe(xtr, ytr, xte, yte, standardize_with=standardize_with)
     assert acc == pytest.approx(0.967, abs=3 * ONE_IMAGE)
 
 
@@ -116,10 +111,8 @@ def test_extract_features_pads_last_batch():
 def test_representation_report(digits, tmp_path):
   xtr, xte, ytr, yte = digits
   idx = labelled_indices(ytr, 4, 0)
-  report = evaluate.representation_report(xtr, ytr, xte, yte, idx, 10,
-                                          workdir=str(tmp_path))
-  assert set(report) == {"linear_probe_accuracy", "linear_probe_accuracy_all",
-                         "knn_accuracy", "kmeans_nmi"}
+  report = evaluate.representation_report(xtr, ytr, xte, yte, idx, 10, workdir=str(tmp_path))
+  assert set(report) == {"linear_probe_accuracy", "linear_probe_accuracy_all", "knn_accuracy", "kmeans_nmi"}
   assert 0.75 < report["linear_probe_accuracy"] < 0.9
   assert report["linear_probe_accuracy_all"] > 0.95
   assert report["knn_accuracy"] > 0.96

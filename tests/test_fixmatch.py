@@ -1,10 +1,11 @@
 """FixMatch's loss, EMA warm-up and optimiser pieces."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-
 from helpers import load_config
+
 from ssljax import losses, optim
 from ssljax.state import ema_decay, update_ema
 

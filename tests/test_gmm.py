@@ -1,4 +1,5 @@
 """Gaussian-mixture EM against scikit-learn."""
+
 import numpy as np
 import pytest
 from sklearn import mixture
@@ -35,10 +36,21 @@ def test_lower_bound_matches_sklearn(iris, cov):
 def test_all_parameters_given_match_sklearn(iris, cov):
   """weights_init + means_init + precisions_init: the initial statistics pass is skipped; same fit as scikit-learn."""
   var = iris.var(0).astype(np.float64)
-  prec = {'full': np.stack([np.diag(1 / var)] * 3), 'tied': np.diag(1 / var), 'diag': np.tile(1 / var, (3, 1)),
-          'spherical': np.full(3, 1 / var.mean())}[cov]
-  kw = dict(covariance_type=cov, weights_init=[0.2, 0.3, 0.5], means_init=iris[[0, 60, 120]], precisions_init=prec,
-            max_iter=5, tol=0.0, random_state=0)
+  prec = {
+    'full': np.stack([np.diag(1 / var)] * 3),
+    'tied': np.diag(1 / var),
+    'diag': np.tile(1 / var, (3, 1)),
+    'spherical': np.full(3, 1 / var.mean()),
+  }[cov]
+  kw = dict(
+    covariance_type=cov,
+    weights_init=[0.2, 0.3, 0.5],
+    means_init=iris[[0, 60, 120]],
+    precisions_init=prec,
+    max_iter=5,
+    tol=0.0,
+    random_state=0,
+  )
   ours = cluster.GaussianMixture(3, **kw).fit(iris)
   with pytest.warns(Warning):  # scikit-learn: not converged after 5 iterations
     ref = mixture.GaussianMixture(3, **kw).fit(iris)
@@ -75,14 +87,17 @@ def test_degenerate_data_gives_clear_error_or_finite_result():
     gmm.fit(x, 2, reg_covar=0.0)
 
 
-@pytest.mark.parametrize('kw, match', [
+@pytest.mark.parametrize(
+  'kw, match',
+  [
     (dict(x=np.zeros((5, 2)), n_components=0), 'n_components'),
     (dict(x=np.zeros((5, 2)), n_components=6), 'n_components'),
     (dict(x=np.array([[np.nan, 1.0], [0.0, 1.0]]), n_components=1), 'NaN'),
     (dict(x=np.zeros((5, 2, 1)), n_components=1), '2-D'),
     (dict(x=np.eye(5), n_components=2, labels=np.array([0, 1, 2, -1, -1])), 'labels'),
     (dict(x=np.eye(5), n_components=2, covariance_type='bogus'), 'covariance_type'),
-])
+  ],
+)
 def test_bad_input(kw, match):
   with pytest.raises(ValueError, match=match):
     gmm.fit(kw.pop('x'), kw.pop('n_components'), **kw)

@@ -1,4 +1,5 @@
 """k-means core and estimators against scikit-learn."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -109,7 +110,7 @@ def test_minibatch_finds_the_blobs(blobs):
   assert adjusted_rand_score(y, est.labels_) > 0.95
   mb = cluster.MiniBatchKMeans(5, batch_size=64, random_state=0)
   for i in range(0, 300, 60):
-    mb.partial_fit(x[i:i + 60])
+    mb.partial_fit(x[i : i + 60])
   assert np.isfinite(mb.cluster_centers_).all()
 
 
@@ -121,13 +122,16 @@ def test_identical_points_and_integer_data():
   assert est.inertia_ == 0.0 and np.isfinite(est.cluster_centers_).all()
 
 
-@pytest.mark.parametrize('x, k, match', [
+@pytest.mark.parametrize(
+  'x, k, match',
+  [
     (np.array([[0.0, np.nan], [1.0, 2.0]]), 1, 'NaN'),
     (np.array([[0.0, np.inf], [1.0, 2.0]]), 1, 'Inf'),
     (np.zeros((3,)), 1, '2-D'),
     (np.zeros((3, 2)), 0, 'n_clusters'),
     (np.zeros((3, 2)), 4, 'n_clusters'),
-])
+  ],
+)
 def test_bad_input(x, k, match):
   with pytest.raises(ValueError, match=match):
     kmeans.fit(x, k)

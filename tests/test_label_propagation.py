@@ -1,4 +1,5 @@
 """Label propagation / spreading against scikit-learn."""
+
 import numpy as np
 import pytest
 from sklearn import semi_supervised as sks
@@ -27,8 +28,9 @@ def test_knn_is_exact():
   np.testing.assert_array_equal(ours, ref)
 
 
-@pytest.mark.parametrize('cls, ref_cls', [(cluster.LabelSpreading, sks.LabelSpreading),
-                                          (cluster.LabelPropagation, sks.LabelPropagation)])
+@pytest.mark.parametrize(
+  'cls, ref_cls', [(cluster.LabelSpreading, sks.LabelSpreading), (cluster.LabelPropagation, sks.LabelPropagation)]
+)
 @pytest.mark.parametrize('kernel, kw', [('knn', {}), ('rbf', dict(gamma=1.0))])
 def test_transduction_matches_sklearn(digits, cls, ref_cls, kernel, kw):
   x, _, yl = digits
@@ -47,12 +49,15 @@ def test_works_on_embeddings(digits):
   assert (est.transduction_ == y).mean() > 0.8
 
 
-@pytest.mark.parametrize('kw, match', [
+@pytest.mark.parametrize(
+  'kw, match',
+  [
     (dict(y=np.full(10, -1)), 'at least one label'),
     (dict(y=np.array([0, 1, 5] + [-1] * 7), n_classes=2), r'\[-1, 2\)'),
     (dict(y=np.zeros(10, int), alpha=1.5), 'alpha'),
     (dict(y=np.zeros(10, int), kernel='poly'), 'kernel'),
-])
+  ],
+)
 def test_bad_input(kw, match):
   x = np.random.RandomState(0).randn(10, 2)
   with pytest.raises(ValueError, match=match):

@@ -1,5 +1,5 @@
 """launch.py as a user runs it: bad input ends in one error line; SIGKILL/SIGTERM and resume."""
-import json
+
 import os
 import signal
 import subprocess
@@ -7,8 +7,7 @@ import sys
 import time
 
 import pytest
-
-from helpers import REPO, TINY_ARGS
+from helpers import REPO, TINY_ARGS, read_json
 
 LAUNCH = [sys.executable, os.path.join(REPO, "launch.py")]
 FIXMATCH = ["--config", os.path.join(REPO, "configs", "fixmatch_digits.py")]
@@ -27,14 +26,17 @@ def assert_one_error_line(proc, *needles):
     assert needle in lines[0], lines[0]
 
 
-@pytest.mark.parametrize("args, needles", [
+@pytest.mark.parametrize(
+  "args, needles",
+  [
     (["--config.no_such_key=1"], ["no_such_key"]),
     (["--config.dataset=mnist"], ["unknown dataset", "mnist"]),
     (["--config.method=fixmutch"], ["unknown method", "fixmutch"]),
     (["--config.num_labels=45"], ["num_labels", "45"]),
     (["--config.num_labels=100000"], ["num_labels", "100000"]),
     (["--config.dataset=cifar10", "--config.data_dir=/nonexistent/tfds"], ["cifar10", "data_dir"]),
-])
+  ],
+)
 def test_bad_input_one_error_line(tmp_path, args, needles):
   proc = launch(*FIXMATCH, "--workdir", str(tmp_path / "w"), *args)
   assert_one_error_line(proc, *needles)
@@ -60,11 +62,15 @@ def test_sigkill_resume_matches_uninterrupted_and_mismatch_refused(tmp_path):
   ref = tmp_path / "ref"
   done = launch(*FIXMATCH, "--workdir", str(ref), *TINY_ARGS, *steps)
   assert done.returncode == 0, done.stderr
-  want = json.load(open(ref / "results.json"))
+  want = read_json(ref / "results.json")
 
   killed = tmp_path / "killed"
-  proc = subprocess.Popen(LAUNCH + FIXMATCH + ["--workdir", str(killed), *TINY_ARGS, *steps],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+  proc = subprocess.Popen(
+    LAUNCH + FIXMATCH + ["--workdir", str(killed), *TINY_ARGS, *steps],
+    stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
+    cwd=REPO,
+  )
   _wait_for(killed / "checkpoints" / "6", proc)
   proc.send_signal(signal.SIGKILL)
   proc.wait()
@@ -72,7 +78,7 @@ def test_sigkill_resume_matches_uninterrupted_and_mismatch_refused(tmp_path):
   resumed = launch(*FIXMATCH, "--workdir", str(killed), *TINY_ARGS, *steps)
   assert resumed.returncode == 0, resumed.stderr
   assert "resumed from checkpoint" in resumed.stdout
-  got = json.load(open(killed / "results.json"))
+  got = read_json(killed / "results.json")
   assert got["test_accuracy"] == want["test_accuracy"]
   assert got["test_accuracy_raw"] == want["test_accuracy_raw"]
 
@@ -81,14 +87,20 @@ def test_sigkill_resume_matches_uninterrupted_and_mismatch_refused(tmp_path):
   other = launch(*FIXMATCH, "--workdir", str(killed), *TINY_ARGS, *steps, "--config.seed=1")
   assert_one_error_line(other, "different run", "seed")
   assert sorted(os.listdir(killed / "checkpoints")) == before
-  assert json.load(open(killed / "results.json")) == got
+  assert read_json(killed / "results.json") == got
 
 
 def test_sigterm_saves_checkpoint_then_exits(tmp_path):
   workdir = tmp_path / "w"
-  proc = subprocess.Popen(LAUNCH + FIXMATCH + ["--workdir", str(workdir), *TINY_ARGS, "--config.total_steps=100000",
-                                               "--config.checkpoint_every=100000"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+  proc = subprocess.Popen(
+    LAUNCH
+    + FIXMATCH
+    + ["--workdir", str(workdir), *TINY_ARGS, "--config.total_steps=100000", "--config.checkpoint_every=100000"],
+    stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
+    text=True,
+    cwd=REPO,
+  )
   deadline = time.time() + 240
   line = ""
   while "step " not in line:

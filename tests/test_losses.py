@@ -1,4 +1,5 @@
 """Tests for ssljax.losses (nt_xent on 1 and 4 fake CPU devices)."""
+
 import functools
 import math
 
@@ -35,8 +36,7 @@ def naive_nt_xent(z1, z2, tau):
 
 def _data(b, d, seed=0):
   rng = np.random.default_rng(seed)
-  return (rng.normal(size=(b, d)).astype(np.float32),
-          rng.normal(size=(b, d)).astype(np.float32))
+  return (rng.normal(size=(b, d)).astype(np.float32), rng.normal(size=(b, d)).astype(np.float32))
 
 
 @pytest.mark.parametrize("b,d,tau", [(2, 3, 0.5), (5, 4, 0.1), (8, 16, 1.0)])
@@ -58,8 +58,7 @@ def test_nt_xent_scale_invariant_and_perfect_pairs():
 def test_nt_xent_jit_and_zero_vector_gradient_finite():
   z1, z2 = _data(4, 3)
   z1[0] = 0.0
-  g = jax.jit(jax.grad(losses.nt_xent, argnums=(0, 1)),
-              static_argnums=2)(z1, z2, 0.5)
+  g = jax.jit(jax.grad(losses.nt_xent, argnums=(0, 1)), static_argnums=2)(z1, z2, 0.5)
   assert all(np.isfinite(np.asarray(x)).all() for x in g)
 
 
@@ -70,10 +69,13 @@ def test_cross_entropies():
   onehot = np.eye(3, dtype=np.float32)[labels]
   lse = np.logaddexp.reduce(logits.astype(np.float64), axis=1, keepdims=True)
   logp = logits - lse
-  hard, soft_onehot, soft = jax.jit(lambda: (
+  hard, soft_onehot, soft = jax.jit(
+    lambda: (
       losses.cross_entropy(logits, labels),
       losses.soft_cross_entropy(logits, onehot),
-      losses.soft_cross_entropy(logits, p)))()
+      losses.soft_cross_entropy(logits, p),
+    )
+  )()
   want = -logp[np.arange(2), labels]  # [2.4076, 1000.0]
   np.testing.assert_allclose(hard, want, rtol=1e-6)
   np.testing.assert_allclose(soft_onehot, want, rtol=1e-6)
@@ -85,8 +87,7 @@ def test_cross_entropies():
 
 def _mesh():
   if jax.device_count() < NUM_DEVICES:
-    pytest.skip(f"needs {NUM_DEVICES} devices: run with XLA_FLAGS="
-                f"--xla_force_host_platform_device_count={NUM_DEVICES}")
+    pytest.skip(f"needs {NUM_DEVICES} devices: run with XLA_FLAGS=--xla_force_host_platform_device_count={NUM_DEVICES}")
   return jax.make_mesh((NUM_DEVICES,), ("data",))
 
 
@@ -103,16 +104,15 @@ def test_nt_xent_sharded_loss_and_z_grad_match_single_device():
   def single(z1, z2):
     return losses.nt_xent(z1, z2, tau)
 
-  want_loss, want_g = jax.jit(jax.value_and_grad(single, argnums=(0, 1)))(
-      z1, z2)
+  want_loss, want_g = jax.jit(jax.value_and_grad(single, argnums=(0, 1)))(z1, z2)
 
   # Convention: per device, grad of local_mean / num_devices; no pmean.
   @jax.jit
-  @functools.partial(jax.shard_map, mesh=mesh, in_specs=(P("data"), P("data")),
-                     out_specs=(P(), (P("data"), P("data"))))
+  @functools.partial(jax.shard_map, mesh=mesh, in_specs=(P("data"), P("data")), out_specs=(P(), (P("data"), P("data"))))
   def sharded(z1, z2):
     def local(z1, z2):
       return losses.nt_xent(z1, z2, tau, axis_name="data") / NUM_DEVICES
+
     loss, g = jax.value_and_grad(local, argnums=(0, 1))(z1, z2)
     return lax.psum(loss, "data"), g
 
@@ -123,13 +123,11 @@ def test_nt_xent_sharded_loss_and_z_grad_match_single_device():
     np.testing.assert_allclose(a, w, rtol=1e-4, atol=1e-6)
 
   # Differentiating through shard_map from outside agrees too.
-  @functools.partial(jax.shard_map, mesh=mesh, in_specs=(P("data"), P("data")),
-                     out_specs=P())
+  @functools.partial(jax.shard_map, mesh=mesh, in_specs=(P("data"), P("data")), out_specs=P())
   def mean_loss(z1, z2):
     return lax.pmean(losses.nt_xent(z1, z2, tau, axis_name="data"), "data")
 
-  g_out = jax.jit(jax.grad(mean_loss, argnums=(0, 1)))(
-      *_put(mesh, P("data"), z1, z2))
+  g_out = jax.jit(jax.grad(mean_loss, argnums=(0, 1)))(*_put(mesh, P("data"), z1, z2))
   for a, w in zip(g_out, want_g):
     np.testing.assert_allclose(a, w, rtol=1e-4, atol=1e-6)
 
@@ -140,8 +138,7 @@ def test_nt_xent_sharded_replicated_param_grad_matches_single_device():
   rng = np.random.default_rng(2)
   x1 = rng.normal(size=(4 * NUM_DEVICES, 5)).astype(np.float32)
   x2 = x1 + 0.3 * rng.normal(size=x1.shape).astype(np.float32)
-  params = {"w": rng.normal(size=(5, 3)).astype(np.float32),
-            "b": rng.normal(size=(3,)).astype(np.float32)}
+  params = {"w": rng.normal(size=(5, 3)).astype(np.float32), "b": rng.normal(size=(3,)).astype(np.float32)}
 
   def loss_fn(params, x1, x2, axis_name=None):
     proj = lambda x: x @ params["w"] + params["b"]
@@ -150,19 +147,18 @@ def test_nt_xent_sharded_replicated_param_grad_matches_single_device():
   want_loss, want_g = jax.jit(jax.value_and_grad(loss_fn))(params, x1, x2)
 
   @jax.jit
-  @functools.partial(jax.shard_map, mesh=mesh,
-                     in_specs=(P(), P("data"), P("data")),
-                     out_specs=(P(), P()))
+  @functools.partial(jax.shard_map, mesh=mesh, in_specs=(P(), P("data"), P("data")), out_specs=(P(), P()))
   def step(params, x1, x2):
     def local(params):
       return loss_fn(params, x1, x2, axis_name="data") / NUM_DEVICES
+
     loss, g = jax.value_and_grad(local)(params)
     # No pmean: g of the replicated params is already summed over devices
     # (with that pmean, or without the / NUM_DEVICES, it would be off by 4x;
     # this assertion also catches the opposite, a missing implicit psum).
     return lax.psum(loss, "data"), g
 
-  params_r, = _put(mesh, P(), params)
+  (params_r,) = _put(mesh, P(), params)
   loss, g = step(params_r, *_put(mesh, P("data"), x1, x2))
   np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
   for k in params:

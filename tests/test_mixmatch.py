@@ -1,21 +1,29 @@
 """MixMatch: loss pieces against hand-computed values, 4 devices == 1 device, results.json, bad inputs."""
-import json
+
 import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import load_config, read_json, run_steps
 
-from helpers import load_config, run_steps
 from ssljax import losses, train
 from ssljax.errors import ConfigError
 from ssljax.methods import mixmatch
 
 # lambda_u large and no ramp-up so the unlabelled term moves the parameters from the first step. The 1-vs-4 test
 # and the results.json test share these values, so the 4-device step compiles once (persistent compile cache).
-TINY = {"batch_size": 8, "total_steps": 2, "checkpoint_every": 2, "eval_every": 1000, "log_every": 1,
-        "model_kwargs.width": 4, "lambda_u": 100.0, "rampup_steps": 0}
+TINY = {
+  "batch_size": 8,
+  "total_steps": 2,
+  "checkpoint_every": 2,
+  "eval_every": 1000,
+  "log_every": 1,
+  "model_kwargs.width": 4,
+  "lambda_u": 100.0,
+  "rampup_steps": 0,
+}
 
 
 def tiny_mixmatch(**overrides):
@@ -73,22 +81,42 @@ def test_four_devices_match_one_device():
 
 def test_results_json(tmp_path, capsys):
   results = train.train_and_evaluate(tiny_mixmatch(), str(tmp_path), mixmatch.build)
-  on_disk = json.load(open(os.path.join(tmp_path, "results.json")))
+  on_disk = read_json(os.path.join(tmp_path, "results.json"))
   assert on_disk == results
-  for key in ("method", "dataset", "num_labels", "seed", "steps", "num_devices", "test_accuracy",
-              "test_accuracy_raw", "wall_seconds", "model", "num_classes"):
+  for key in (
+    "method",
+    "dataset",
+    "num_labels",
+    "seed",
+    "steps",
+    "num_devices",
+    "test_accuracy",
+    "test_accuracy_raw",
+    "wall_seconds",
+    "model",
+    "num_classes",
+  ):
     assert key in on_disk, key
   assert on_disk["method"] == "mixmatch" and on_disk["steps"] == 2 and 0.0 <= on_disk["test_accuracy"] <= 1.0
   out = capsys.readouterr().out
   assert all(k in out for k in ("sup_loss", "unsup_loss", "lambda_u", "guess_acc"))
 
 
-@pytest.mark.parametrize("key, value, needle", [
-    ("num_augment", 0, "num_augment"), ("num_augment", 1.5, "num_augment"), ("temperature", 0.0, "temperature"),
-    ("temperature", -1.0, "temperature"), ("mixup_alpha", 0.0, "mixup_alpha"), ("lambda_u", -1.0, "lambda_u"),
-    ("lambda_u", float("nan"), "lambda_u"), ("rampup_steps", -5, "rampup_steps"), ("view", "medium", "view"),
+@pytest.mark.parametrize(
+  "key, value, needle",
+  [
+    ("num_augment", 0, "num_augment"),
+    ("num_augment", 1.5, "num_augment"),
+    ("temperature", 0.0, "temperature"),
+    ("temperature", -1.0, "temperature"),
+    ("mixup_alpha", 0.0, "mixup_alpha"),
+    ("lambda_u", -1.0, "lambda_u"),
+    ("lambda_u", float("nan"), "lambda_u"),
+    ("rampup_steps", -5, "rampup_steps"),
+    ("view", "medium", "view"),
     ("distribution_alignment", 1, "distribution_alignment"),
-])
+  ],
+)
 def test_bad_input(key, value, needle):
   config = tiny_mixmatch()
   with config.ignore_type():

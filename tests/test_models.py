@@ -1,9 +1,11 @@
 """Tests for ssljax.models: shapes, parameter counts against the PyTorch reference, BatchNorm."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.sharding import NamedSharding, PartitionSpec as P
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from ssljax import models
 
@@ -69,9 +71,16 @@ def test_param_counts_match_torch_reference():
   assert param_count(resnet['params']) == torch_resnet18_params() == 11_168_832
 
 
-@pytest.mark.parametrize('name,shape,dim', [
-    ('cnn', (2, 8, 8, 1), 128), ('wrn28_2', (2, 32, 32, 3), 128),
-    ('wrn28_8', (2, 32, 32, 3), 512), ('resnet18', (2, 32, 32, 3), 512), ('resnet18', (2, 96, 96, 3), 512)])
+@pytest.mark.parametrize(
+  'name,shape,dim',
+  [
+    ('cnn', (2, 8, 8, 1), 128),
+    ('wrn28_2', (2, 32, 32, 3), 128),
+    ('wrn28_8', (2, 32, 32, 3), 512),
+    ('resnet18', (2, 32, 32, 3), 512),
+    ('resnet18', (2, 96, 96, 3), 512),
+  ],
+)
 def test_feature_shapes(name, shape, dim):
   model = models.Classifier(models.get_encoder(name), 7)
   variables = abstract_variables(model, shape)
@@ -102,14 +111,14 @@ def test_cnn_batchnorm_train_and_eval():
   model = models.Classifier(models.CNN(width=4, bn_momentum=0.9), 10)
   x = np.random.default_rng(1).uniform(size=(8, 8, 8, 1)).astype(np.float32)
   variables = numpy_variables(model, x)
-  assert param_count(variables['params']) == (9 * 4 + 9 * 4 * 8 + 9 * 8 * 16 + 2 * (4 + 8 + 16)
-                                              + 16 * 10 + 10)
+  assert param_count(variables['params']) == (9 * 4 + 9 * 4 * 8 + 9 * 8 * 16 + 2 * (4 + 8 + 16) + 16 * 10 + 10)
   logits, updates = jax.jit(lambda v, x: model.apply(v, x, train=True, mutable=['batch_stats']))(variables, x)
   assert logits.shape == (8, 10)
   stats = variables['batch_stats']['encoder']['BatchNorm_0']
   new = updates['batch_stats']['encoder']['BatchNorm_0']
-  h = jax.lax.conv_general_dilated(x, variables['params']['encoder']['Conv_0']['kernel'], (1, 1), 'SAME',
-                                   dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  h = jax.lax.conv_general_dilated(
+    x, variables['params']['encoder']['Conv_0']['kernel'], (1, 1), 'SAME', dimension_numbers=('NHWC', 'HWIO', 'NHWC')
+  )
   np.testing.assert_allclose(new['mean'], 0.9 * stats['mean'] + 0.1 * h.mean((0, 1, 2)), rtol=1e-4, atol=1e-6)
   np.testing.assert_allclose(new['var'], 0.9 * stats['var'] + 0.1 * h.var((0, 1, 2)), rtol=1e-4, atol=1e-6)
   # Eval mode: deterministic and each example independent of the rest of the batch.
@@ -131,22 +140,28 @@ def test_batchnorm_axis_name_in_shard_map():
   def step(v, x):
     return model.apply(v, x, train=True, mutable=['batch_stats'])
 
-  sharded = jax.jit(jax.shard_map(step, mesh=mesh, in_specs=(P(), P('data')),
-                                  out_specs=(P('data'), P())))
+  sharded = jax.jit(jax.shard_map(step, mesh=mesh, in_specs=(P(), P('data')), out_specs=(P('data'), P())))
   logits, updates = sharded(variables, jax.device_put(x, NamedSharding(mesh, P('data'))))
-  ref_logits, ref_updates = jax.jit(
-      lambda v, x: reference.apply(v, x, train=True, mutable=['batch_stats']))(variables, x)
+  ref_logits, ref_updates = jax.jit(lambda v, x: reference.apply(v, x, train=True, mutable=['batch_stats']))(
+    variables, x
+  )
   np.testing.assert_allclose(logits, ref_logits, rtol=1e-4, atol=1e-5)
-  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
-               updates, ref_updates)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6), updates, ref_updates)
 
 
 def test_initializer_variances():
   from ssljax.models import initializers
+
   shape = (3, 3, 64, 128)
-  draws = jax.jit(lambda k: [init(kk, shape) for init, kk in zip(
-      [initializers.lecun_normal, initializers.kaiming_normal_fan_out, initializers.xavier_normal],
-      jax.random.split(k, 3))])(jax.random.key(0))
+  draws = jax.jit(
+    lambda k: [
+      init(kk, shape)
+      for init, kk in zip(
+        [initializers.lecun_normal, initializers.kaiming_normal_fan_out, initializers.xavier_normal],
+        jax.random.split(k, 3),
+      )
+    ]
+  )(jax.random.key(0))
   fan_in, fan_out = 9 * 64, 9 * 128
   for draw, var in zip(draws, [1 / fan_in, 2 / fan_out, 2 / (fan_in + fan_out)]):
     assert draw.shape == shape
@@ -159,8 +174,12 @@ def torch_wrn_state(depth, widen, num_classes, seed=0):
   """A state dict named and shaped as shared/torchref/models.py's WideResNet, filled by numpy."""
   n = (depth - 4) // 6
   ch = [16, 16 * widen, 32 * widen, 64 * widen]
-  bn = lambda p, c: [(f'{p}.weight', (c,)), (f'{p}.bias', (c,)), (f'{p}.running_mean', (c,)),
-                     (f'{p}.running_var', (c,))]
+  bn = lambda p, c: [
+    (f'{p}.weight', (c,)),
+    (f'{p}.bias', (c,)),
+    (f'{p}.running_mean', (c,)),
+    (f'{p}.running_var', (c,)),
+  ]
   names = [('conv1.weight', (ch[0], 3, 3, 3))]
   for g, stride in enumerate([1, 2, 2]):
     for i in range(n):
@@ -192,8 +211,10 @@ def fill_state(names, seed):
 
 def flax_wrn_variables(state, num_blocks):
   conv = lambda w: w.transpose(2, 3, 1, 0)  # OIHW -> HWIO.
-  bn = lambda p: ({'scale': state[p + '.weight'], 'bias': state[p + '.bias']},
-                  {'mean': state[p + '.running_mean'], 'var': state[p + '.running_var']})
+  bn = lambda p: (
+    {'scale': state[p + '.weight'], 'bias': state[p + '.bias']},
+    {'mean': state[p + '.running_mean'], 'var': state[p + '.running_var']},
+  )
   params, stats = {'Conv_0': {'kernel': conv(state['conv1.weight'])}}, {}
   for i in range(num_blocks):
     b, p, s = f'blocks.{i}.', {}, {}
@@ -213,11 +234,13 @@ def flax_wrn_variables(state, num_blocks):
 #   m.eval(); m(torch.tensor(x_nchw)); m.train(); m(torch.tensor(x_nchw))
 WRN_INPUT = lambda: np.random.default_rng(1).normal(size=(2, 3, 8, 8)).astype(np.float32)
 TORCH_WRN_EVAL = [
-    [1.695857, 0.940465, -1.778987, -3.364329, -5.392011, -0.518527, -0.282351, 3.125165, -0.665732, 1.020057],
-    [2.118764, 2.733672, -1.797349, -2.213627, -6.696442, -0.149135, 0.960504, 5.665838, -0.008965, 0.043645]]
+  [1.695857, 0.940465, -1.778987, -3.364329, -5.392011, -0.518527, -0.282351, 3.125165, -0.665732, 1.020057],
+  [2.118764, 2.733672, -1.797349, -2.213627, -6.696442, -0.149135, 0.960504, 5.665838, -0.008965, 0.043645],
+]
 TORCH_WRN_TRAIN = [
-    [0.167686, -0.076360, -0.627437, -0.331046, -0.373498, 0.496868, -0.618276, 0.541854, 0.494282, 0.165100],
-    [1.587145, 0.559991, -0.756841, 1.286847, -0.208696, 0.406830, -0.271134, 0.928466, 1.400600, -0.259081]]
+  [0.167686, -0.076360, -0.627437, -0.331046, -0.373498, 0.496868, -0.618276, 0.541854, 0.494282, 0.165100],
+  [1.587145, 0.559991, -0.756841, 1.286847, -0.208696, 0.406830, -0.271134, 0.928466, 1.400600, -0.259081],
+]
 
 
 def test_wrn_matches_torch_reference():
@@ -240,8 +263,12 @@ def test_wrn_matches_torch_reference():
 
 def torch_resnet18_state(seed=0):
   """A state dict named and shaped as shared/torchref/models.py's ResNet18Cifar, filled by numpy."""
-  bn = lambda p, c: [(f'{p}.weight', (c,)), (f'{p}.bias', (c,)), (f'{p}.running_mean', (c,)),
-                     (f'{p}.running_var', (c,))]
+  bn = lambda p, c: [
+    (f'{p}.weight', (c,)),
+    (f'{p}.bias', (c,)),
+    (f'{p}.running_mean', (c,)),
+    (f'{p}.running_var', (c,)),
+  ]
   names, cin, i = [('conv1.weight', (64, 3, 3, 3))] + bn('bn1', 64), 64, 0
   for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
     for s in [stride, 1]:
@@ -256,8 +283,10 @@ def torch_resnet18_state(seed=0):
 
 def flax_resnet18_variables(state):
   conv = lambda w: {'kernel': w.transpose(2, 3, 1, 0)}
-  bn = lambda p: ({'scale': state[p + '.weight'], 'bias': state[p + '.bias']},
-                  {'mean': state[p + '.running_mean'], 'var': state[p + '.running_var']})
+  bn = lambda p: (
+    {'scale': state[p + '.weight'], 'bias': state[p + '.bias']},
+    {'mean': state[p + '.running_mean'], 'var': state[p + '.running_var']},
+  )
   params, stats = {'Conv_0': conv(state['conv1.weight'])}, {}
   params['BatchNorm_0'], stats['BatchNorm_0'] = bn('bn1')
   for i in range(8):
@@ -274,10 +303,14 @@ def flax_resnet18_variables(state):
 
 # First 6 features of shared/torchref/models.py's ResNet18Cifar loaded with torch_resnet18_state()
 # on WRN_INPUT, eval and train mode (regenerate as TORCH_WRN_* above).
-TORCH_R18_EVAL = [[0.959911, 1.203569, 5.559634, 1.855920, 0.190468, 2.543634],
-                  [0.000000, 1.469230, 3.829018, 5.634641, 0.330258, 3.180018]]
-TORCH_R18_TRAIN = [[1.009683, 1.093338, 0.000000, 0.000000, 0.726423, 0.838946],
-                   [0.393304, 0.000000, 1.229495, 2.377048, 0.000000, 1.735343]]
+TORCH_R18_EVAL = [
+  [0.959911, 1.203569, 5.559634, 1.855920, 0.190468, 2.543634],
+  [0.000000, 1.469230, 3.829018, 5.634641, 0.330258, 3.180018],
+]
+TORCH_R18_TRAIN = [
+  [1.009683, 1.093338, 0.000000, 0.000000, 0.726423, 0.838946],
+  [0.393304, 0.000000, 1.229495, 2.377048, 0.000000, 1.735343],
+]
 
 
 def test_resnet18_matches_torch_reference():

@@ -1,19 +1,25 @@
 """RotNet on the spine: rotations, results.json with rotation accuracy and the random-init probe, probe layers."""
-import json
+
 import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import load_config, read_json
 
-from helpers import load_config
 from ssljax import augment, train
 from ssljax.errors import ConfigError
 from ssljax.methods import representation, rotnet
 
-TINY = {"batch_size": 8, "total_steps": 2, "checkpoint_every": 2, "eval_every": 1000, "log_every": 1,
-        "model_kwargs.width": 4}
+TINY = {
+  "batch_size": 8,
+  "total_steps": 2,
+  "checkpoint_every": 2,
+  "eval_every": 1000,
+  "log_every": 1,
+  "model_kwargs.width": 4,
+}
 
 
 def tiny_rotnet(**overrides):
@@ -34,10 +40,16 @@ def test_rotations_on_device_and_host_agree():
 def test_run_writes_rotation_and_random_init_results(tmp_path):
   workdir = str(tmp_path / "w")
   train.train_and_evaluate(tiny_rotnet(probe_layers=("BatchNorm_1", "BatchNorm_2")), workdir, rotnet.build)
-  out = json.load(open(os.path.join(workdir, "results.json")))
+  out = read_json(os.path.join(workdir, "results.json"))
   assert out["method"] == "rotnet" and out["steps"] == 2
-  for key in ("linear_probe_accuracy", "linear_probe_accuracy_all", "knn_accuracy", "kmeans_nmi",
-              "rotation_accuracy", "linear_probe_accuracy_random_init"):
+  for key in (
+    "linear_probe_accuracy",
+    "linear_probe_accuracy_all",
+    "knn_accuracy",
+    "kmeans_nmi",
+    "rotation_accuracy",
+    "linear_probe_accuracy_random_init",
+  ):
     assert 0.0 <= out[key] <= 1.0, key
   assert out["probe_layers"] == "BatchNorm_1,BatchNorm_2"
   assert os.path.getsize(os.path.join(workdir, "tsne.png")) > 1000

@@ -1,5 +1,5 @@
 """SimCLR on the spine: 1 vs 4 devices, results.json with the representation report, eval-only, bad input."""
-import json
+
 import os
 import subprocess
 import sys
@@ -8,14 +8,22 @@ import flax.linen as nn
 import jax
 import numpy as np
 import pytest
+from helpers import REPO, load_config, read_json, run_steps
 
-from helpers import REPO, load_config, run_steps
 from ssljax import models, train
 from ssljax.errors import ConfigError
 from ssljax.methods import simclr
 
-TINY = {"batch_size": 8, "total_steps": 2, "checkpoint_every": 2, "eval_every": 1000, "log_every": 1,
-        "warmup_steps": 1, "model_kwargs.width": 4, "proj_dim": 8}
+TINY = {
+  "batch_size": 8,
+  "total_steps": 2,
+  "checkpoint_every": 2,
+  "eval_every": 1000,
+  "log_every": 1,
+  "warmup_steps": 1,
+  "model_kwargs.width": 4,
+  "proj_dim": 8,
+}
 REPORT_KEYS = ("linear_probe_accuracy", "linear_probe_accuracy_all", "knn_accuracy", "kmeans_nmi")
 
 
@@ -46,7 +54,7 @@ def test_run_writes_representation_results_and_eval_only_reproduces_them(tmp_pat
   workdir = str(tmp_path / "w")
   config = tiny_simclr()
   results = train.train_and_evaluate(config, workdir, simclr.build)
-  on_disk = json.load(open(os.path.join(workdir, "results.json")))
+  on_disk = read_json(os.path.join(workdir, "results.json"))
   assert on_disk["method"] == "simclr" and on_disk["steps"] == 2 and on_disk["num_labels"] == 40
   for key in REPORT_KEYS:
     assert 0.0 <= on_disk[key] <= 1.0, key
@@ -61,13 +69,16 @@ def test_run_writes_representation_results_and_eval_only_reproduces_them(tmp_pat
   assert os.path.exists(os.path.join(workdir, "tsne.png"))
 
 
-@pytest.mark.parametrize("overrides, needle", [
+@pytest.mark.parametrize(
+  "overrides, needle",
+  [
     ({"temperature": 0.0}, "temperature=0.0 must be > 0"),
     ({"temperature": -0.5}, "temperature=-0.5 must be > 0"),
     ({"batch_size": 1}, "at least 2 images"),
     ({"num_views": 3}, "exactly 2 views"),
     ({"num_views": 1}, "exactly 2 views"),
-])
+  ],
+)
 def test_bad_config(overrides, needle):
   with pytest.raises(ConfigError, match=needle) as info:
     simclr.build(tiny_simclr(**overrides))
@@ -76,6 +87,7 @@ def test_bad_config(overrides, needle):
 
 class _MapEncoder(nn.Module):
   """Returns feature maps [B, H, W, C], not features [B, F]."""
+
   axis_name: str | None = None
 
   @nn.compact
@@ -91,9 +103,21 @@ def test_encoder_without_feature_output(monkeypatch):
 
 
 def test_eval_only_without_checkpoint_is_one_error_line(tmp_path):
-  proc = subprocess.run([sys.executable, os.path.join(REPO, "launch.py"), "--config",
-                         os.path.join(REPO, "configs", "simclr_digits.py"), "--workdir", str(tmp_path / "empty"),
-                         "--eval_only"], capture_output=True, text=True, timeout=300, cwd=REPO)
+  proc = subprocess.run(
+    [
+      sys.executable,
+      os.path.join(REPO, "launch.py"),
+      "--config",
+      os.path.join(REPO, "configs", "simclr_digits.py"),
+      "--workdir",
+      str(tmp_path / "empty"),
+      "--eval_only",
+    ],
+    capture_output=True,
+    text=True,
+    timeout=300,
+    cwd=REPO,
+  )
   assert proc.returncode != 0
   lines = [l for l in proc.stderr.splitlines() if l.strip() and not l.startswith(("WARNING", "I0000", "W0000"))]
   assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr

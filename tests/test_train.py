@@ -1,5 +1,5 @@
 """The training spine: 1 vs 4 devices, gradient convention, resume, results, non-finite loss."""
-import json
+
 import os
 import shutil
 
@@ -7,9 +7,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import read_json, run_steps, tiny_fixmatch
 from jax.sharding import PartitionSpec as P
 
-from helpers import run_steps, tiny_fixmatch
 from ssljax import parallel, train
 from ssljax.checkpoint import Checkpoints
 from ssljax.errors import ConfigError, NonFiniteLossError
@@ -59,7 +59,7 @@ def test_run_resume_and_finished(tmp_path, capsys):
   config = tiny_fixmatch()
   a = str(tmp_path / "a")
   results = train.train_and_evaluate(config, a, fixmatch.build)
-  on_disk = json.load(open(os.path.join(a, "results.json")))
+  on_disk = read_json(os.path.join(a, "results.json"))
   for key in ("method", "dataset", "num_labels", "seed", "steps", "num_devices", "test_accuracy", "wall_seconds"):
     assert key in on_disk, key
   assert on_disk["steps"] == 4 and on_disk["num_devices"] == 4 and on_disk["method"] == "fixmatch"
@@ -102,17 +102,29 @@ def test_batch_not_divisible_by_devices(tmp_path):
 def test_fixmatch_on_mocked_tfds_cifar10(tmp_path):
   """The tfds path end to end (offline: tfds.testing.mock_data makes random CIFAR-shaped records)."""
   import tensorflow_datasets as tfds
-  config = tiny_fixmatch(dataset="cifar10", num_labels=20, total_steps=2, checkpoint_every=2,
-                         **{"augment.weak_shift": 4.0, "augment.strong_shift": 4.0,
-                            "augment.strong_style": "randaugment", "augment.weak_noise": 0.0})
+
+  config = tiny_fixmatch(
+    dataset="cifar10",
+    num_labels=20,
+    total_steps=2,
+    checkpoint_every=2,
+    **{
+      "augment.weak_shift": 4.0,
+      "augment.strong_shift": 4.0,
+      "augment.strong_style": "randaugment",
+      "augment.weak_noise": 0.0,
+    },
+  )
   with tfds.testing.mock_data(num_examples=120):
     results = train.train_and_evaluate(config, str(tmp_path), fixmatch.build)
   assert results["dataset"] == "cifar10" and results["num_classes"] == 10 and results["steps"] == 2
 
 
 def test_supervised_mixup_four_devices_match_one_device():
-  from ssljax.methods import supervised
   from helpers import load_config
+
+  from ssljax.methods import supervised
+
   config = load_config("supervised_digits", batch_size=8, total_steps=2, **{"model_kwargs.width": 4})
   task = supervised.build(config)
   s1, m1 = run_steps(task, 1, 2)

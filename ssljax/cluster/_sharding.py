@@ -7,12 +7,14 @@ the partial sufficient statistics are summed across devices with `psum`.
 The host lays the data out as (n_chunks, chunk, D), padded with zero-weight
 rows, so that n_chunks divides evenly over the devices.
 """
+
 import functools
 import math
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 AXIS = 'data'
 
@@ -28,10 +30,12 @@ def x64(f):
 
   Floats stay float32: every array in the kernels has an explicit dtype.
   """
+
   @functools.wraps(f)
   def wrapped(*args, **kwargs):
     with jax.enable_x64(True):
       return f(*args, **kwargs)
+
   return wrapped
 
 
@@ -59,7 +63,7 @@ def aligned_empty(shape, dtype=np.float32, align=64):
   size = int(np.prod(shape))
   buf = np.empty(size * dtype.itemsize + align, np.uint8)
   off = -buf.ctypes.data % align
-  return buf[off:off + size * dtype.itemsize].view(dtype).reshape(shape)
+  return buf[off : off + size * dtype.itemsize].view(dtype).reshape(shape)
 
 
 def to_chunks(x, w, mesh, chunk, shift=None):
@@ -78,7 +82,7 @@ def to_chunks(x, w, mesh, chunk, shift=None):
   n, d = x.shape
   n_chunks, chunk = layout(n, mesh.size, chunk)
   total = n_chunks * chunk
-  xp = aligned_empty((total, d))   # never the caller's array: the device array may alias it
+  xp = aligned_empty((total, d))  # never the caller's array: the device array may alias it
   if shift is not None:
     np.subtract(x, shift.astype(np.float32), out=xp[:n], dtype=np.float32)
   else:

@@ -6,9 +6,11 @@ ARI against the true labels say how well the clusters recover the digits
 palette of `quantize_colors` colours for a photo (pixel clustering, the
 lecture's segmentation example) and every pixel is replaced by its centre.
 """
+
 import os
 
 import matplotlib
+
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -18,8 +20,7 @@ from ssljax.cluster import estimators, kmeans  # noqa: E402
 
 
 def _scores(y, labels):
-  return (float(metrics.normalized_mutual_info_score(y, labels)),
-          float(metrics.adjusted_rand_score(y, labels)))
+  return (float(metrics.normalized_mutual_info_score(y, labels)), float(metrics.adjusted_rand_score(y, labels)))
 
 
 def _save(fig, workdir, name):
@@ -61,19 +62,22 @@ def run(config, workdir):
   km = estimators.KMeans(k, n_init=config.kmeans_n_init, random_state=seed).fit(x)
   results['kmeans_nmi'], results['kmeans_ari'] = _scores(y, km.labels_)
   results['kmeans_inertia'] = km.inertia_
-  figures['kmeans_centers'] = _save(
-      _image_grid(km.cluster_centers_, 'k-means centres'), workdir, 'kmeans_centers.png')
+  figures['kmeans_centers'] = _save(_image_grid(km.cluster_centers_, 'k-means centres'), workdir, 'kmeans_centers.png')
 
   z = decomposition.PCA(config.gmm_pca_dim, random_state=seed).fit(x)
   xz = z.transform(x).astype(np.float32)
-  gm = estimators.GaussianMixture(k, covariance_type=config.gmm_covariance_type,
-                                  n_init=config.gmm_n_init, reg_covar=config.gmm_reg_covar,
-                                  random_state=seed).fit(xz)
+  gm = estimators.GaussianMixture(
+    k,
+    covariance_type=config.gmm_covariance_type,
+    n_init=config.gmm_n_init,
+    reg_covar=config.gmm_reg_covar,
+    random_state=seed,
+  ).fit(xz)
   results['gmm_nmi'], results['gmm_ari'] = _scores(y, gm.predict(xz))
   results['gmm_bic'] = float(gm.bic(xz))
   figures['gmm_means'] = _save(
-      _image_grid(z.inverse_transform(gm.means_), 'GMM means (PCA space, mapped back)'),
-      workdir, 'gmm_means.png')
+    _image_grid(z.inverse_transform(gm.means_), 'GMM means (PCA space, mapped back)'), workdir, 'gmm_means.png'
+  )
 
   ks = list(config.elbow_ks)
   curve = kmeans.inertia_curve(x, ks)
@@ -98,9 +102,13 @@ def run(config, workdir):
   plt.imsave(os.path.join(workdir, 'quantized_only.png'), np.clip(q, 0, 1))
   results['quantize_mse'] = float(np.mean((q - image / 255.0) ** 2))
 
-  print(f"digits: k-means NMI {results['kmeans_nmi']:.3f} ARI {results['kmeans_ari']:.3f}; "
-        f"GMM NMI {results['gmm_nmi']:.3f} ARI {results['gmm_ari']:.3f}")
-  print(f"quantised {config.image} to {config.quantize_colors} colours, "
-        f"MSE {results['quantize_mse']:.5f}; figures in {workdir}")
+  print(
+    f"digits: k-means NMI {results['kmeans_nmi']:.3f} ARI {results['kmeans_ari']:.3f}; "
+    f"GMM NMI {results['gmm_nmi']:.3f} ARI {results['gmm_ari']:.3f}"
+  )
+  print(
+    f"quantised {config.image} to {config.quantize_colors} colours, "
+    f"MSE {results['quantize_mse']:.5f}; figures in {workdir}"
+  )
   results['figures'] = figures
   return results

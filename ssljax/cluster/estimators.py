@@ -13,19 +13,25 @@ the same as repeating it once the seeding is random: the k-means++ /
 random-init draws differ, so the fits differ). The sparse variant is not run
 (sparse input is rejected with a TypeError, as the checks expect).
 """
+
 import numbers
 import warnings
 
 import numpy as np
-from sklearn.base import (BaseEstimator, ClassifierMixin, ClassNamePrefixFeaturesOutMixin,
-                          ClusterMixin, DensityMixin, TransformerMixin)
+from sklearn.base import (
+  BaseEstimator,
+  ClassifierMixin,
+  ClassNamePrefixFeaturesOutMixin,
+  ClusterMixin,
+  DensityMixin,
+  TransformerMixin,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ssljax.cluster import gmm
-from ssljax.cluster import kmeans
+from ssljax.cluster import gmm, kmeans
 from ssljax.cluster import label_propagation as lp
 
 _FLOATS = [np.float64, np.float32]
@@ -45,9 +51,7 @@ def _check_float(v, name, low=0.0, low_open=False):
 # k-means.
 
 
-class _KMeansBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin,
-                  BaseEstimator):
-
+class _KMeansBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
   def _check_common(self, X):
     _check_int(self.n_clusters, 'n_clusters')
     if X.shape[0] < self.n_clusters:
@@ -57,8 +61,12 @@ class _KMeansBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 
   def _n_init(self, default):
     if self.n_init == 'auto':
-      return 1 if (isinstance(self.init, str) and self.init == 'k-means++') or not (
-          isinstance(self.init, str) or callable(self.init)) else default
+      return (
+        1
+        if (isinstance(self.init, str) and self.init == 'k-means++')
+        or not (isinstance(self.init, str) or callable(self.init))
+        else default
+      )
     _check_int(self.n_init, 'n_init')
     return self.n_init
 
@@ -70,16 +78,16 @@ class _KMeansBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         return 'k-means++', rs.random_sample((n_init, kmeans.n_uniforms(k)))
       if init == 'random':
         p = sw / sw.sum()
-        return np.stack([X[rs.choice(X.shape[0], size=k, replace=False, p=p)]
-                         for _ in range(n_init)]), None
+        return np.stack([X[rs.choice(X.shape[0], size=k, replace=False, p=p)] for _ in range(n_init)]), None
       raise ValueError(f"init must be 'k-means++', 'random', a callable or an array, got {init!r}.")
     if callable(init):
-      return np.stack([np.asarray(init(X, k, random_state=rs), X.dtype)
-                       for _ in range(n_init)]), None
+      return np.stack([np.asarray(init(X, k, random_state=rs), X.dtype) for _ in range(n_init)]), None
     c = np.asarray(init, dtype=X.dtype)
     if c.shape != (k, X.shape[1]):
-      raise ValueError(f'The shape of the initial centers {c.shape} does not match '
-                       f'the number of clusters {k} and features {X.shape[1]}.')
+      raise ValueError(
+        f'The shape of the initial centers {c.shape} does not match '
+        f'the number of clusters {k} and features {X.shape[1]}.'
+      )
     return c[None], None
 
   def _set_result(self, X, res):
@@ -90,9 +98,13 @@ class _KMeansBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
     self._n_features_out = self.cluster_centers_.shape[0]
     distinct = int(np.count_nonzero(np.bincount(self.labels_, minlength=self.n_clusters)))
     if distinct < self.n_clusters:
-      warnings.warn(f'Number of distinct clusters ({distinct}) found smaller than '
-                    f'n_clusters ({self.n_clusters}). Possibly due to duplicate points '
-                    'in X.', ConvergenceWarning, stacklevel=3)
+      warnings.warn(
+        f'Number of distinct clusters ({distinct}) found smaller than '
+        f'n_clusters ({self.n_clusters}). Possibly due to duplicate points '
+        'in X.',
+        ConvergenceWarning,
+        stacklevel=3,
+      )
 
   def predict(self, X):
     """Index of the nearest centre for each row of X."""
@@ -132,8 +144,19 @@ class KMeans(_KMeansBase):
   bounds do not pay on unstructured data, see PLATFORM-NOTES).
   """
 
-  def __init__(self, n_clusters=8, *, init='k-means++', n_init='auto', max_iter=300,
-               tol=1e-4, verbose=0, random_state=None, copy_x=True, algorithm='lloyd'):
+  def __init__(
+    self,
+    n_clusters=8,
+    *,
+    init='k-means++',
+    n_init='auto',
+    max_iter=300,
+    tol=1e-4,
+    verbose=0,
+    random_state=None,
+    copy_x=True,
+    algorithm='lloyd',
+  ):
     self.n_clusters = n_clusters
     self.init = init
     self.n_init = n_init
@@ -153,13 +176,24 @@ class KMeans(_KMeansBase):
     rs = check_random_state(self.random_state)
     n_init = self._n_init(default=10)
     if not isinstance(self.init, str) and not callable(self.init) and n_init != 1:
-      warnings.warn('Explicit initial center position passed: performing only one init '
-                    f'in {type(self).__name__} instead of n_init={n_init}.',
-                    RuntimeWarning, stacklevel=2)
+      warnings.warn(
+        'Explicit initial center position passed: performing only one init '
+        f'in {type(self).__name__} instead of n_init={n_init}.',
+        RuntimeWarning,
+        stacklevel=2,
+      )
       n_init = 1
     init, uniforms = self._initial_centers(X, sw, rs, n_init)
-    res = kmeans.fit(X, self.n_clusters, init=init, n_init=n_init, uniforms=uniforms,
-                     max_iter=self.max_iter, tol=self.tol, sample_weight=sw)
+    res = kmeans.fit(
+      X,
+      self.n_clusters,
+      init=init,
+      n_init=n_init,
+      uniforms=uniforms,
+      max_iter=self.max_iter,
+      tol=self.tol,
+      sample_weight=sw,
+    )
     self._set_result(X, res)
     return self
 
@@ -175,10 +209,22 @@ class MiniBatchKMeans(_KMeansBase):
   (tol). `partial_fit` streams batches for data that do not fit in memory.
   """
 
-  def __init__(self, n_clusters=8, *, init='k-means++', max_iter=100, batch_size=1024,
-               verbose=0, compute_labels=True, random_state=None, tol=0.0,
-               max_no_improvement=10, init_size=None, n_init='auto',
-               reassignment_ratio=0.01):
+  def __init__(
+    self,
+    n_clusters=8,
+    *,
+    init='k-means++',
+    max_iter=100,
+    batch_size=1024,
+    verbose=0,
+    compute_labels=True,
+    random_state=None,
+    tol=0.0,
+    max_no_improvement=10,
+    init_size=None,
+    n_init='auto',
+    reassignment_ratio=0.01,
+  ):
     self.n_clusters = n_clusters
     self.init = init
     self.max_iter = max_iter
@@ -201,8 +247,11 @@ class MiniBatchKMeans(_KMeansBase):
     best, best_inertia = None, np.inf
     for _ in range(n_init):
       init, u = self._initial_centers(sub, subw, rs, 1)
-      c = (kmeans.kmeans_plusplus(sub, self.n_clusters, uniforms=u[0], sample_weight=subw)[0]
-           if isinstance(init, str) else init[0])
+      c = (
+        kmeans.kmeans_plusplus(sub, self.n_clusters, uniforms=u[0], sample_weight=subw)[0]
+        if isinstance(init, str)
+        else init[0]
+      )
       inertia = kmeans.predict(sub, c, sample_weight=subw)[1]
       if inertia < best_inertia:
         best, best_inertia = c, inertia
@@ -216,12 +265,11 @@ class MiniBatchKMeans(_KMeansBase):
     c, counts, inertia, _ = kmeans.minibatch_step(old, self._counts, xb, wb)
     c, counts = np.array(c), np.array(counts)
     self._n_since_last_reassign += xb.shape[0]
-    if self.reassignment_ratio > 0 and ((counts == 0).any() or
-                                        self._n_since_last_reassign >= 10 * self.n_clusters):
+    if self.reassignment_ratio > 0 and ((counts == 0).any() or self._n_since_last_reassign >= 10 * self.n_clusters):
       self._n_since_last_reassign = 0
       low = counts < self.reassignment_ratio * counts.max()
       if low.sum() > 0.5 * xb.shape[0]:
-        low[np.argsort(counts)[int(0.5 * xb.shape[0]):]] = False
+        low[np.argsort(counts)[int(0.5 * xb.shape[0]) :]] = False
       if low.any() and (~low).any():
         c[low] = xb[rs.choice(xb.shape[0], replace=False, size=int(low.sum()))]
         counts[low] = counts[~low].min()
@@ -233,8 +281,7 @@ class MiniBatchKMeans(_KMeansBase):
     X = validate_data(self, X, dtype=_FLOATS, order='C')
     self._check_common(X)
     _check_int(self.batch_size, 'batch_size')
-    _check_int(self.max_no_improvement, 'max_no_improvement', low=0) if (
-        self.max_no_improvement is not None) else None
+    _check_int(self.max_no_improvement, 'max_no_improvement', low=0) if (self.max_no_improvement is not None) else None
     sw = _check_sample_weight(sample_weight, X, dtype=X.dtype)
     rs = self._rs = check_random_state(self.random_state)
     self._init_state(X, sw, rs)
@@ -296,10 +343,24 @@ class GaussianMixture(DensityMixin, BaseEstimator):
   one-hot responsibilities for component labels[i]; -1 marks unlabelled rows.
   """
 
-  def __init__(self, n_components=1, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
-               max_iter=100, n_init=1, init_params='kmeans', weights_init=None,
-               means_init=None, precisions_init=None, random_state=None,
-               warm_start=False, verbose=0, verbose_interval=10):
+  def __init__(
+    self,
+    n_components=1,
+    *,
+    covariance_type='full',
+    tol=1e-3,
+    reg_covar=1e-6,
+    max_iter=100,
+    n_init=1,
+    init_params='kmeans',
+    weights_init=None,
+    means_init=None,
+    precisions_init=None,
+    random_state=None,
+    warm_start=False,
+    verbose=0,
+    verbose_interval=10,
+  ):
     self.n_components = n_components
     self.covariance_type = covariance_type
     self.tol = tol
@@ -332,8 +393,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
       r = np.zeros((n, k), np.float32)
       r[kmeans.kmeans_plusplus(X, k, uniforms=u)[1], np.arange(k)] = 1
       return r
-    raise ValueError("init_params must be 'kmeans', 'k-means++', 'random' or "
-                     f"'random_from_data', got {self.init_params!r}.")
+    raise ValueError(
+      f"init_params must be 'kmeans', 'k-means++', 'random' or 'random_from_data', got {self.init_params!r}."
+    )
 
   def fit(self, X, y=None, labels=None):
     self.fit_predict(X, y, labels=labels)
@@ -343,32 +405,42 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     X = validate_data(self, X, dtype=_FLOATS, ensure_min_samples=2)
     _check_int(self.n_components, 'n_components')
     if X.shape[0] < self.n_components:
-      raise ValueError('Expected n_samples >= n_components but got n_components = '
-                       f'{self.n_components}, n_samples = {X.shape[0]}')
+      raise ValueError(
+        f'Expected n_samples >= n_components but got n_components = {self.n_components}, n_samples = {X.shape[0]}'
+      )
     _check_int(self.n_init, 'n_init')
     _check_int(self.max_iter, 'max_iter', low=0)
     _check_float(self.tol, 'tol')
     _check_float(self.reg_covar, 'reg_covar')
     if self.covariance_type not in gmm.COVARIANCE_TYPES:
-      raise ValueError(f'covariance_type must be one of {gmm.COVARIANCE_TYPES}, '
-                       f'got {self.covariance_type!r}.')
+      raise ValueError(f'covariance_type must be one of {gmm.COVARIANCE_TYPES}, got {self.covariance_type!r}.')
     rs = check_random_state(self.random_state)
     warm = self.warm_start and hasattr(self, 'converged_')
-    kw = dict(weights_init=self.weights_init, means_init=self.means_init,
-              precisions_init=self.precisions_init)
+    kw = dict(weights_init=self.weights_init, means_init=self.means_init, precisions_init=self.precisions_init)
     if warm:
       resp = [self.predict_proba(X).astype(np.float32)]
-      kw = dict(weights_init=self.weights_, means_init=self.means_,
-                precisions_init=self.precisions_)
+      kw = dict(weights_init=self.weights_, means_init=self.means_, precisions_init=self.precisions_)
     else:
       resp = [self._initial_resp(X, rs) for _ in range(self.n_init)]
-    res = gmm.fit(X, self.n_components, covariance_type=self.covariance_type, tol=self.tol,
-                  reg_covar=self.reg_covar, max_iter=self.max_iter, n_init=len(resp),
-                  resp_init=np.stack(resp), labels=labels, **kw)
+    res = gmm.fit(
+      X,
+      self.n_components,
+      covariance_type=self.covariance_type,
+      tol=self.tol,
+      reg_covar=self.reg_covar,
+      max_iter=self.max_iter,
+      n_init=len(resp),
+      resp_init=np.stack(resp),
+      labels=labels,
+      **kw,
+    )
     if not res.converged and self.max_iter > 0:
-      warnings.warn('Best performing initialization did not converge. Try different init '
-                    'parameters, or increase max_iter, tol, or check for degenerate data.',
-                    ConvergenceWarning, stacklevel=2)
+      warnings.warn(
+        'Best performing initialization did not converge. Try different init '
+        'parameters, or increase max_iter, tol, or check for degenerate data.',
+        ConvergenceWarning,
+        stacklevel=2,
+      )
     dt = X.dtype
     self.weights_ = res.weights.astype(dt)
     self.means_ = res.means.astype(dt)
@@ -380,15 +452,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     elif self.covariance_type == 'tied':
       self.precisions_ = (pc @ pc.T).astype(dt)
     else:
-      self.precisions_ = (pc ** 2).astype(dt)
+      self.precisions_ = (pc**2).astype(dt)
     self.converged_ = res.converged
     self.n_iter_ = res.n_iter
     self.lower_bound_ = res.lower_bound
     return self._wlp(X).argmax(axis=1)
 
   def _wlp(self, X):
-    return gmm.weighted_log_probs(X, self.weights_, self.means_, self.precisions_cholesky_,
-                                  self.covariance_type)
+    return gmm.weighted_log_probs(X, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type)
 
   def _validate(self, X):
     check_is_fitted(self)
@@ -436,10 +507,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     counts = rng.multinomial(n_samples, self.weights_.astype(np.float64) / self.weights_.sum())
     xs = []
     for k, c in enumerate(counts):
-      cov = {'full': lambda: self.covariances_[k], 'tied': lambda: self.covariances_,
-             'diag': lambda: np.diag(self.covariances_[k]),
-             'spherical': lambda: self.covariances_[k] * np.eye(self.means_.shape[1])}[
-                 self.covariance_type]()
+      if self.covariance_type == 'full':
+        cov = self.covariances_[k]
+      elif self.covariance_type == 'tied':
+        cov = self.covariances_
+      elif self.covariance_type == 'diag':
+        cov = np.diag(self.covariances_[k])
+      else:
+        cov = self.covariances_[k] * np.eye(self.means_.shape[1])
       xs.append(rng.multivariate_normal(self.means_[k], cov, int(c)))
     y = np.concatenate([np.full(c, k) for k, c in enumerate(counts)])
     return np.vstack(xs), y
@@ -453,8 +528,9 @@ class _LabelBase(ClassifierMixin, BaseEstimator):
   _variant = None
 
   def _graph_kwargs(self):
-    return dict(kernel=self.kernel if isinstance(self.kernel, str) else 'rbf',
-                gamma=self.gamma, n_neighbors=self.n_neighbors)
+    return dict(
+      kernel=self.kernel if isinstance(self.kernel, str) else 'rbf', gamma=self.gamma, n_neighbors=self.n_neighbors
+    )
 
   def fit(self, X, y):
     """Fits on X with targets y; unlabelled points are marked -1."""
@@ -469,8 +545,7 @@ class _LabelBase(ClassifierMixin, BaseEstimator):
     if self.kernel == 'rbf':
       _check_float(self.gamma, 'gamma', low_open=True)
     if self._variant == 'spreading':
-      if isinstance(self.alpha, bool) or not isinstance(self.alpha, numbers.Real) or not (
-          0 < self.alpha < 1):
+      if isinstance(self.alpha, bool) or not isinstance(self.alpha, numbers.Real) or not (0 < self.alpha < 1):
         raise ValueError(f'alpha must be in the open interval (0, 1), got {self.alpha!r}.')
     self.X_ = X
     classes = np.unique(y)
@@ -480,12 +555,19 @@ class _LabelBase(ClassifierMixin, BaseEstimator):
     self.classes_ = classes
     idx = np.where(y == -1, -1, np.searchsorted(classes, y)).astype(np.int32)
     affinity = np.asarray(self.kernel(X, X), np.float32) if callable(self.kernel) else None
-    res = lp.fit(X, idx, len(classes), variant=self._variant, alpha=self.alpha,
-                 max_iter=self.max_iter, tol=self.tol, affinity=affinity,
-                 **self._graph_kwargs())
+    res = lp.fit(
+      X,
+      idx,
+      len(classes),
+      variant=self._variant,
+      alpha=self.alpha,
+      max_iter=self.max_iter,
+      tol=self.tol,
+      affinity=affinity,
+      **self._graph_kwargs(),
+    )
     if res.n_iter == self.max_iter:
-      warnings.warn(f'max_iter={self.max_iter} was reached without convergence.',
-                    ConvergenceWarning, stacklevel=2)
+      warnings.warn(f'max_iter={self.max_iter} was reached without convergence.', ConvergenceWarning, stacklevel=2)
     self.label_distributions_ = res.label_distributions.astype(np.float64)
     self.transduction_ = classes[res.transduction]
     self.n_iter_ = res.n_iter
@@ -498,8 +580,7 @@ class _LabelBase(ClassifierMixin, BaseEstimator):
       p = np.asarray(self.kernel(self.X_, X), np.float64).T @ self.label_distributions_
       norm = p.sum(1, keepdims=True)
       return p / np.where(norm == 0, 1.0, norm)
-    return lp.predict_proba(self.X_, self.label_distributions_, X,
-                            **self._graph_kwargs()).astype(np.float64)
+    return lp.predict_proba(self.X_, self.label_distributions_, X, **self._graph_kwargs()).astype(np.float64)
 
   def predict(self, X):
     check_is_fitted(self)
@@ -508,10 +589,10 @@ class _LabelBase(ClassifierMixin, BaseEstimator):
 
 class LabelPropagation(_LabelBase):
   """Label propagation (hard clamping), scikit-learn's interface."""
+
   _variant = 'propagation'
 
-  def __init__(self, kernel='rbf', *, gamma=20, n_neighbors=7, max_iter=1000, tol=1e-3,
-               n_jobs=None):
+  def __init__(self, kernel='rbf', *, gamma=20, n_neighbors=7, max_iter=1000, tol=1e-3, n_jobs=None):
     self.kernel = kernel
     self.gamma = gamma
     self.n_neighbors = n_neighbors
@@ -526,10 +607,10 @@ class LabelPropagation(_LabelBase):
 
 class LabelSpreading(_LabelBase):
   """Label spreading (normalised graph, soft clamping alpha), scikit-learn's interface."""
+
   _variant = 'spreading'
 
-  def __init__(self, kernel='rbf', *, gamma=20, n_neighbors=7, alpha=0.2, max_iter=30,
-               tol=1e-3, n_jobs=None):
+  def __init__(self, kernel='rbf', *, gamma=20, n_neighbors=7, alpha=0.2, max_iter=30, tol=1e-3, n_jobs=None):
     self.kernel = kernel
     self.gamma = gamma
     self.n_neighbors = n_neighbors

@@ -22,6 +22,7 @@ triangle of x_i x_i^T, built once per fit.
 Semi-supervised EM: rows with a label y_i >= 0 keep r_i = onehot(y_i) and
 contribute log pi_y + log N(x_i | y_i) to the likelihood.
 """
+
 import functools
 import math
 from typing import NamedTuple
@@ -32,9 +33,7 @@ import numpy as np
 from jax import lax
 from jax.sharding import PartitionSpec as P
 
-from ssljax.cluster import _sharding
-from ssljax.cluster import kmeans
-from ssljax.cluster import validation
+from ssljax.cluster import _sharding, kmeans, validation
 
 AXIS = _sharding.AXIS
 _HI = lax.Precision.HIGHEST
@@ -43,9 +42,9 @@ _EPS10 = 10 * float(np.finfo(np.float32).eps)
 
 
 class Params(NamedTuple):
-  weights: jax.Array     # (K,)
-  means: jax.Array       # (K, D)
-  prec_chol: jax.Array   # full (K,D,D), tied (D,D), diag (K,D), spherical (K,)
+  weights: jax.Array  # (K,)
+  means: jax.Array  # (K, D)
+  prec_chol: jax.Array  # full (K,D,D), tied (D,D), diag (K,D), spherical (K,)
 
 
 class GMMResult(NamedTuple):
@@ -83,10 +82,12 @@ def log_gaussian(x, means, pc, cov_type):
     mu = jnp.dot(means, pc, precision=_HI)
     sq = jnp.sum((y[:, None, :] - mu[None]) ** 2, axis=-1)
   else:
-    prec = pc ** 2
-    sq = (jnp.sum(means ** 2, 1) * prec
-          - 2.0 * jnp.dot(x, means.T, precision=_HI) * prec
-          + jnp.sum(x * x, 1)[:, None] * prec[None])
+    prec = pc**2
+    sq = (
+      jnp.sum(means**2, 1) * prec
+      - 2.0 * jnp.dot(x, means.T, precision=_HI) * prec
+      + jnp.sum(x * x, 1)[:, None] * prec[None]
+    )
   return -0.5 * (d * math.log(2 * math.pi) + sq) + log_det_chol(pc, cov_type, d)
 
 
@@ -103,10 +104,12 @@ def _log_gaussian_t(x, means, pc, cov_type, x2=None):
     mu = jnp.einsum('kd,kde->ke', means, pc, precision=_HI)
     sq = jnp.sum((yt - mu[:, :, None]) ** 2, axis=1)
   else:
-    prec = pc ** 2
-    sq = (jnp.sum(means ** 2 * prec, 1)[:, None]
-          - 2.0 * jnp.dot(means * prec, x.T, precision=_HI)
-          + jnp.dot(prec, (x * x if x2 is None else x2).T, precision=_HI))
+    prec = pc**2
+    sq = (
+      jnp.sum(means**2 * prec, 1)[:, None]
+      - 2.0 * jnp.dot(means * prec, x.T, precision=_HI)
+      + jnp.dot(prec, (x * x if x2 is None else x2).T, precision=_HI)
+    )
   return -0.5 * (d * math.log(2 * math.pi) + sq) + log_det_chol(pc, cov_type, d)[:, None]
 
 
@@ -120,8 +123,12 @@ def weighted_log_prob(x, params, cov_type):
 
 def _zero_stats(k, d, cov_type):
   q = {'full': (k, d, d), 'tied': (d, d), 'diag': (k, d), 'spherical': (k, d)}[cov_type]
-  return (jnp.zeros((k,), jnp.float32), jnp.zeros((k, d), jnp.float32),
-          jnp.zeros(q, jnp.float32), jnp.zeros((), jnp.float32))
+  return (
+    jnp.zeros((k,), jnp.float32),
+    jnp.zeros((k, d), jnp.float32),
+    jnp.zeros(q, jnp.float32),
+    jnp.zeros((), jnp.float32),
+  )
 
 
 def _chunk_stats(xc, wrt, cov_type, zc=None):
@@ -131,7 +138,7 @@ def _chunk_stats(xc, wrt, cov_type, zc=None):
   nk = jnp.sum(wrt, axis=1)
   sx = jnp.dot(wrt, xc, precision=_HI)
   if cov_type == 'full' and zc is not None:
-    q = jnp.dot(wrt, zc, precision=_HI)   # (K, D(D+1)/2)
+    q = jnp.dot(wrt, zc, precision=_HI)  # (K, D(D+1)/2)
   elif cov_type == 'full':
     # Built already transposed: (K*D, n) @ (n, D).
     rxt = (wrt[:, None, :] * xc.T[None, :, :]).reshape(k * d, n)
@@ -185,7 +192,7 @@ def m_step(nk, sx, q, reg_covar, cov_type):
     cov = (q - jnp.dot((nk[:, None] * means).T, means, precision=_HI)) / jnp.sum(nk)
     cov = cov + reg_covar * jnp.eye(d, dtype=jnp.float32)
   else:
-    cov = q / nk[:, None] - means ** 2 + reg_covar
+    cov = q / nk[:, None] - means**2 + reg_covar
     if cov_type == 'spherical':
       cov = jnp.mean(cov, axis=1)
   return nk / jnp.sum(nk), means, cov
@@ -233,8 +240,10 @@ def precision_cholesky(cov, cov_type):
 def _resp_t(xc, yc, params, cov_type, zc=None):
   """Responsibilities, transposed (K, n), and per-row log-likelihood, with labelled rows clamped."""
   if cov_type in ('full', 'diag'):  # built transposed; zc = xc² for 'diag' (once per fit)
-    wlp = (_log_gaussian_t(xc, params.means, params.prec_chol, cov_type, zc if cov_type == 'diag' else None)
-           + jnp.log(params.weights)[:, None])
+    wlp = (
+      _log_gaussian_t(xc, params.means, params.prec_chol, cov_type, zc if cov_type == 'diag' else None)
+      + jnp.log(params.weights)[:, None]
+    )
   else:
     wlp = weighted_log_prob(xc, params, cov_type).T
   lpn = jax.nn.logsumexp(wlp, axis=0)
@@ -273,7 +282,7 @@ def _resp_pass(xs, ws, rs, cov_type):
 
 def _scan_stats(step, xs, ws, third, zs, k, d, cov_type):
   """Runs `step` over the chunks, psums the statistics over the mesh; Q comes back as (K, D, D) for 'full'."""
-  upper = zs is not None and cov_type == 'full'   # Q accumulated as its upper triangle, R^T Z
+  upper = zs is not None and cov_type == 'full'  # Q accumulated as its upper triangle, R^T Z
   init = _zero_stats(k, d, cov_type)
   if upper:
     init = init[:2] + (jnp.zeros((k, d * (d + 1) // 2), jnp.float32),) + init[3:]
@@ -298,8 +307,13 @@ def _em(xs, ws, ys, zs, params, max_iter, tol, reg_covar, *, cov_type):
     failed = ~jnp.all(jnp.isfinite(pc))
     return it + 1, Params(weights, means, pc), ll / n_total, lb, failed
 
-  init = (jnp.zeros((), jnp.int32), params, jnp.full((), -jnp.inf, jnp.float32),
-          jnp.full((), -jnp.inf, jnp.float32), jnp.zeros((), bool))
+  init = (
+    jnp.zeros((), jnp.int32),
+    params,
+    jnp.full((), -jnp.inf, jnp.float32),
+    jnp.full((), -jnp.inf, jnp.float32),
+    jnp.zeros((), bool),
+  )
   it, params, lb, prev, failed = lax.while_loop(cond, body, init)
   return params, lb, it, jnp.abs(lb - prev) < tol, failed
 
@@ -307,17 +321,24 @@ def _em(xs, ws, ys, zs, params, max_iter, tol, reg_covar, *, cov_type):
 @functools.partial(jax.jit, static_argnames=('mesh', 'cov_type'))
 def _em_sharded(xs, ws, ys, zs, params, max_iter, tol, reg_covar, *, mesh, cov_type):
   f = jax.shard_map(
-      functools.partial(_em, cov_type=cov_type), mesh=mesh,
-      in_specs=(P(AXIS), P(AXIS), P(AXIS), P(AXIS), P(), P(), P(), P()),
-      out_specs=P(), check_vma=False)
+    functools.partial(_em, cov_type=cov_type),
+    mesh=mesh,
+    in_specs=(P(AXIS), P(AXIS), P(AXIS), P(AXIS), P(), P(), P(), P()),
+    out_specs=P(),
+    check_vma=False,
+  )
   return f(xs, ws, ys, zs, params, max_iter, tol, reg_covar)
 
 
 @functools.partial(jax.jit, static_argnames=('mesh', 'cov_type'))
 def _init_sharded(xs, ws, rs, reg_covar, *, mesh, cov_type):
   f = jax.shard_map(
-      lambda xs, ws, rs: _resp_pass(xs, ws, rs, cov_type), mesh=mesh,
-      in_specs=(P(AXIS), P(AXIS), P(AXIS)), out_specs=P(), check_vma=False)
+    lambda xs, ws, rs: _resp_pass(xs, ws, rs, cov_type),
+    mesh=mesh,
+    in_specs=(P(AXIS), P(AXIS), P(AXIS)),
+    out_specs=P(),
+    check_vma=False,
+  )
   nk, sx, q, _ = f(xs, ws, rs)
   return m_step(nk, sx, q, reg_covar, cov_type)
 
@@ -350,24 +371,40 @@ def _chunk_rows(a, prep, fill):
   """Lays a per-row array out like prep.xs (padding with `fill`)."""
   n_chunks, chunk = prep.ws.shape
   out = np.full((n_chunks * chunk,) + a.shape[1:], fill, a.dtype)
-  out[:prep.n] = a
+  out[: prep.n] = a
   out = out.reshape((n_chunks, chunk) + a.shape[1:])
   return jax.device_put(out, jax.sharding.NamedSharding(prep.mesh, P(AXIS)))
 
 
 def _ill_defined():
   return ValueError(
-      'Fitting the mixture model failed because some components have '
-      'ill-defined empirical covariance (for instance caused by singleton or '
-      'collapsed samples). Try to decrease the number of components, increase '
-      'reg_covar, or scale the input data.')
+    'Fitting the mixture model failed because some components have '
+    'ill-defined empirical covariance (for instance caused by singleton or '
+    'collapsed samples). Try to decrease the number of components, increase '
+    'reg_covar, or scale the input data.'
+  )
 
 
 @_sharding.x64
-def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
-        max_iter=100, n_init=1, init_params='kmeans', resp_init=None,
-        weights_init=None, means_init=None, precisions_init=None, labels=None,
-        key=None, mesh=None, chunk=None):
+def fit(
+  x,
+  n_components,
+  *,
+  covariance_type='full',
+  tol=1e-3,
+  reg_covar=1e-6,
+  max_iter=100,
+  n_init=1,
+  init_params='kmeans',
+  resp_init=None,
+  weights_init=None,
+  means_init=None,
+  precisions_init=None,
+  labels=None,
+  key=None,
+  mesh=None,
+  chunk=None,
+):
   """Fits a Gaussian mixture by EM, keeping the restart with the best bound.
 
   Args:
@@ -436,9 +473,9 @@ def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
     if labels is not None:
       r = _clamp_init(r, y_host, k)
     if weights_init is None or means_init is None or precisions_init is None:
-      weights, means, cov = _init_sharded(prep.xs, prep.ws, _chunk_rows(r, prep, 0.0),
-                                          jnp.float32(reg_covar), mesh=prep.mesh,
-                                          cov_type=cov_type)
+      weights, means, cov = _init_sharded(
+        prep.xs, prep.ws, _chunk_rows(r, prep, 0.0), jnp.float32(reg_covar), mesh=prep.mesh, cov_type=cov_type
+      )
       pc = precision_cholesky(cov, cov_type)
     # else: all three given; scikit-learn's statistics from r would be overridden, so skip the pass.
     if weights_init is not None:
@@ -451,8 +488,7 @@ def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
         raise ValueError(f'means_init must have shape {(k, d)}, got {m.shape}.')
       means = jnp.asarray(prep.pad(m))
     if precisions_init is not None:
-      pc = jnp.asarray(_pad_chol(chol_from_precisions(precisions_init, cov_type), n_pad,
-                                 reg_covar, cov_type))
+      pc = jnp.asarray(_pad_chol(chol_from_precisions(precisions_init, cov_type), n_pad, reg_covar, cov_type))
     if not bool(jnp.all(jnp.isfinite(pc))):
       raise _ill_defined()
     params = Params(weights, means, pc)
@@ -460,10 +496,19 @@ def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
       out = (params, -np.inf, 0, False, False)
     else:
       if zs is None and _use_z(prep.xs, prep.mesh.size, cov_type):
-        zs = _upper_products(prep.xs, cov_type)   # once per fit, shared by the restarts
-      out = _em_sharded(prep.xs, prep.ws, ys, zs, params, jnp.int32(max_iter),
-                        jnp.float32(tol), jnp.float32(reg_covar), mesh=prep.mesh,
-                        cov_type=cov_type)
+        zs = _upper_products(prep.xs, cov_type)  # once per fit, shared by the restarts
+      out = _em_sharded(
+        prep.xs,
+        prep.ws,
+        ys,
+        zs,
+        params,
+        jnp.int32(max_iter),
+        jnp.float32(tol),
+        jnp.float32(reg_covar),
+        mesh=prep.mesh,
+        cov_type=cov_type,
+      )
     params, lb, it, converged, failed = out
     if bool(failed):
       raise _ill_defined()
@@ -473,8 +518,9 @@ def fit(x, n_components, *, covariance_type='full', tol=1e-3, reg_covar=1e-6,
 
   params, lb, it, converged = best
   pc = _unpad_chol(np.asarray(params.prec_chol), d, cov_type)
-  return GMMResult(np.asarray(params.weights), prep.unpad(params.means),
-                   _covariance_from_chol(pc, cov_type), pc, converged, lb, it)
+  return GMMResult(
+    np.asarray(params.weights), prep.unpad(params.means), _covariance_from_chol(pc, cov_type), pc, converged, lb, it
+  )
 
 
 def _clamp_init(r, y, k):
@@ -489,7 +535,7 @@ def _labelled_means(means, x, y, shift):
   """Starts each labelled component at the mean of its labelled points."""
   x = np.asarray(x, np.float32)
   for c in np.unique(y[y >= 0]):
-    means[c, :x.shape[1]] = x[y == c].mean(0) - shift
+    means[c, : x.shape[1]] = x[y == c].mean(0) - shift
   return means
 
 
@@ -553,13 +599,13 @@ def weighted_log_probs(x, weights, means, precisions_cholesky, cov_type):
       out[..., :d, :d] = pc
       out[..., np.arange(d, d + d_pad), np.arange(d, d + d_pad)] = 1.0
       pc = out
-  w = np.asarray(_wlp(jnp.asarray(x), jnp.asarray(weights, jnp.float32), jnp.asarray(means),
-                      jnp.asarray(pc), cov_type=cov_type))
+  w = np.asarray(
+    _wlp(jnp.asarray(x), jnp.asarray(weights, jnp.float32), jnp.asarray(means), jnp.asarray(pc), cov_type=cov_type)
+  )
   return w[:n] + 0.5 * d_pad * math.log(2 * math.pi)
 
 
 def n_parameters(k, d, cov_type):
   """Free parameters: covariances + means + (K - 1) weights."""
-  cov = {'full': k * d * (d + 1) / 2, 'diag': k * d, 'tied': d * (d + 1) / 2,
-         'spherical': k}[cov_type]
+  cov = {'full': k * d * (d + 1) / 2, 'diag': k * d, 'tied': d * (d + 1) / 2, 'spherical': k}[cov_type]
   return int(cov + k * d + k - 1)

@@ -13,6 +13,7 @@ one-pass argmin, and partial counts and sums that are `psum`med.
 The data are centred on the host first (as scikit-learn does), which keeps the
 expanded distance accurate in float32.
 """
+
 import functools
 import math
 from typing import NamedTuple
@@ -23,16 +24,15 @@ import numpy as np
 from jax import lax
 from jax.sharding import PartitionSpec as P
 
-from ssljax.cluster import _sharding
-from ssljax.cluster import validation
+from ssljax.cluster import _sharding, validation
 
 AXIS = _sharding.AXIS
 _HI = lax.Precision.HIGHEST  # keeps f32 dots exact on GPUs (no TF32)
 
 
 class KMeansResult(NamedTuple):
-  centers: np.ndarray   # (K, D)
-  labels: np.ndarray    # (N,)
+  centers: np.ndarray  # (K, D)
+  labels: np.ndarray  # (N,)
   inertia: float
   n_iter: int
 
@@ -72,7 +72,7 @@ def argmin0(d):
   key = None
   for j in range(s):
     idx = jnp.arange(j * g, (j + 1) * g, dtype=jnp.int64)[:, None]
-    kj = (_order_bits(d[j * g:(j + 1) * g]).astype(jnp.int64) << 32) | idx
+    kj = (_order_bits(d[j * g : (j + 1) * g]).astype(jnp.int64) << 32) | idx
     key = kj if key is None else jnp.minimum(key, kj)
   m = jnp.min(key, axis=0)
   return _from_order_bits((m >> 32).astype(jnp.int32)), (m & 0xFFFFFFFF).astype(jnp.int32)
@@ -80,7 +80,7 @@ def argmin0(d):
 
 def _assign(xc, c2, cn):
   """Labels and ||c||^2 - 2 x.c minima for a chunk; c2 = -2 C."""
-  d = jnp.dot(c2, xc.T, precision=_HI) + cn[:, None]   # (K, n)
+  d = jnp.dot(c2, xc.T, precision=_HI) + cn[:, None]  # (K, n)
   return argmin0(d)
 
 
@@ -102,8 +102,7 @@ def _stats_pass(xs, ws, labels_old, centers):
     changed = changed + jnp.sum((lab != lo) & (wc > 0), dtype=jnp.int32)
     return (counts, sums, changed), lab
 
-  init = (jnp.zeros((k,), jnp.float32), jnp.zeros((k, d), jnp.float32),
-          jnp.zeros((), jnp.int32))
+  init = (jnp.zeros((k,), jnp.float32), jnp.zeros((k, d), jnp.float32), jnp.zeros((), jnp.int32))
   (counts, sums, changed), labels = lax.scan(step, init, (xs, ws, labels_old))
   counts, sums, changed = lax.psum((counts, sums, changed), AXIS)
   return counts, sums, changed, labels
@@ -127,8 +126,12 @@ def _relocate(xs, ws, labels, centers, counts, sums):
     cat = lambda a, b: jnp.concatenate([a, b])[idx]
     return (v, cat(best[1], xc), cat(best[2], wc), cat(best[3], lab)), None
 
-  init = (jnp.full((m,), -jnp.inf, jnp.float32), jnp.zeros((m, d), jnp.float32),
-          jnp.zeros((m,), jnp.float32), jnp.zeros((m,), jnp.int32))
+  init = (
+    jnp.full((m,), -jnp.inf, jnp.float32),
+    jnp.zeros((m, d), jnp.float32),
+    jnp.zeros((m,), jnp.float32),
+    jnp.zeros((m,), jnp.int32),
+  )
   best, _ = lax.scan(step, init, (xs, ws, labels))
   v, xf, wf, lf = (lax.all_gather(b, AXIS, tiled=True) for b in best)
   v, idx = lax.top_k(v, m)
@@ -174,15 +177,19 @@ def _lloyd(xs, ws, centers, max_iter, tol):
     it, c, lab_old, _, _ = s
     counts, sums, changed, lab = _stats_pass(xs, ws, lab_old, c)
     counts, sums = lax.cond(
-        jnp.any(counts == 0),
-        lambda: _relocate(xs, ws, lab, c, counts, sums),
-        lambda: (counts, sums))
+      jnp.any(counts == 0), lambda: _relocate(xs, ws, lab, c, counts, sums), lambda: (counts, sums)
+    )
     safe = jnp.where(counts > 0, counts, 1.0)[:, None]
     new = jnp.where(counts[:, None] > 0, sums / safe, c)
     return it + 1, new, lab, changed == 0, jnp.sum((new - c) ** 2)
 
-  init = (jnp.zeros((), jnp.int32), centers, jnp.full(ws.shape, -1, jnp.int32),
-          jnp.zeros((), bool), jnp.full((), jnp.inf, jnp.float32))
+  init = (
+    jnp.zeros((), jnp.int32),
+    centers,
+    jnp.full(ws.shape, -1, jnp.int32),
+    jnp.zeros((), bool),
+    jnp.full((), jnp.inf, jnp.float32),
+  )
   it, centers, _, _, _ = lax.while_loop(cond, body, init)
   labels, inertia = _final_pass(xs, ws, centers)
   return centers, labels, inertia, it
@@ -191,16 +198,14 @@ def _lloyd(xs, ws, centers, max_iter, tol):
 @functools.partial(jax.jit, static_argnames=('mesh',))
 def _lloyd_sharded(xs, ws, centers, max_iter, tol, *, mesh):
   f = jax.shard_map(
-      _lloyd, mesh=mesh, in_specs=(P(AXIS), P(AXIS), P(), P(), P()),
-      out_specs=(P(), P(AXIS), P(), P()), check_vma=False)
+    _lloyd, mesh=mesh, in_specs=(P(AXIS), P(AXIS), P(), P(), P()), out_specs=(P(), P(AXIS), P(), P()), check_vma=False
+  )
   return f(xs, ws, centers, max_iter, tol)
 
 
 @functools.partial(jax.jit, static_argnames=('mesh',))
 def _predict_sharded(xs, ws, centers, *, mesh):
-  f = jax.shard_map(
-      _final_pass, mesh=mesh, in_specs=(P(AXIS), P(AXIS), P()),
-      out_specs=(P(AXIS), P()), check_vma=False)
+  f = jax.shard_map(_final_pass, mesh=mesh, in_specs=(P(AXIS), P(AXIS), P()), out_specs=(P(AXIS), P()), check_vma=False)
   return f(xs, ws, centers)
 
 
@@ -261,9 +266,10 @@ def _kmeans_plusplus(x, w, n_valid, u, *, k):
 
 class Prepared(NamedTuple):
   """Data laid out for the kernels: centred, padded, chunked and sharded."""
+
   xs: jax.Array
   ws: jax.Array
-  mean: np.ndarray   # (D,) the shift, unpadded
+  mean: np.ndarray  # (D,) the shift, unpadded
   n: int
   mesh: object
 
@@ -278,7 +284,7 @@ class Prepared(NamedTuple):
     return np.pad(c, [(0, 0)] * (c.ndim - 1) + [(0, extra)]) if extra else c
 
   def unpad(self, c):
-    return np.asarray(c)[..., :self.d] + self.mean
+    return np.asarray(c)[..., : self.d] + self.mean
 
 
 def default_chunk(k):
@@ -290,8 +296,7 @@ def default_chunk(k):
   return int(min(8192, max(256, 1 << round(math.log2((1 << 18) / max(k, 1))))))
 
 
-def prepare(x, sample_weight=None, *, mesh=None, chunk=4096, center=True,
-            pad_features=True):
+def prepare(x, sample_weight=None, *, mesh=None, chunk=4096, center=True, pad_features=True):
   """Validates x and lays it out as (n_chunks, chunk, D) over the mesh.
 
   Small inputs get zero feature columns up to a power of two (distances and
@@ -326,8 +331,7 @@ def _flat(prep):
 
 
 @_sharding.x64
-def kmeans_plusplus(x, n_clusters, *, key=None, uniforms=None, sample_weight=None,
-                    mesh=None, chunk=4096):
+def kmeans_plusplus(x, n_clusters, *, key=None, uniforms=None, sample_weight=None, mesh=None, chunk=4096):
   """k-means++ seeds: returns (centres (K, D), indices (K,)).
 
   Pass `key` (a jax PRNG key) or `uniforms` (n_uniforms(K) draws in [0, 1),
@@ -346,7 +350,7 @@ def _uniforms(k, key, uniforms):
     u = np.asarray(uniforms, np.float32).reshape(-1)
     if u.shape[0] < n_uniforms(k):
       raise ValueError(f'uniforms needs {n_uniforms(k)} values, got {u.shape[0]}.')
-    return jnp.asarray(u[:n_uniforms(k)])
+    return jnp.asarray(u[: n_uniforms(k)])
   key = jax.random.key(0) if key is None else key
   return jax.random.uniform(key, (n_uniforms(k),), jnp.float32)
 
@@ -363,8 +367,20 @@ def _same_clustering(a, b, k):
 
 
 @_sharding.x64
-def fit(x, n_clusters, *, init='k-means++', n_init=1, max_iter=300, tol=1e-4,
-        key=None, uniforms=None, sample_weight=None, mesh=None, chunk=None):
+def fit(
+  x,
+  n_clusters,
+  *,
+  init='k-means++',
+  n_init=1,
+  max_iter=300,
+  tol=1e-4,
+  key=None,
+  uniforms=None,
+  sample_weight=None,
+  mesh=None,
+  chunk=None,
+):
   """Runs k-means, keeping the restart with the lowest inertia.
 
   Args:
@@ -402,9 +418,8 @@ def fit(x, n_clusters, *, init='k-means++', n_init=1, max_iter=300, tol=1e-4,
         u = _uniforms(n_clusters, sub, None if uniforms is None else uniforms[i])
         inits.append(_kmeans_plusplus(xf, wf, jnp.int32(prep.n), u, k=n_clusters)[0])
       else:
-        p = np.asarray(wf[:prep.n], np.float64)
-        idx = jax.random.choice(sub, prep.n, (n_clusters,), replace=False,
-                                p=jnp.asarray(p / p.sum(), jnp.float32))
+        p = np.asarray(wf[: prep.n], np.float64)
+        idx = jax.random.choice(sub, prep.n, (n_clusters,), replace=False, p=jnp.asarray(p / p.sum(), jnp.float32))
         inits.append(xf[idx])
   else:
     c = validation.check_array(init, name='init', ndim=3 if np.ndim(init) == 3 else 2)
@@ -416,12 +431,12 @@ def fit(x, n_clusters, *, init='k-means++', n_init=1, max_iter=300, tol=1e-4,
   best = None
   for c0 in inits:
     c, lab, inertia, it = _lloyd_sharded(
-        prep.xs, prep.ws, jnp.asarray(c0, jnp.float32), jnp.int32(max_iter),
-        jnp.float32(tol_abs), mesh=prep.mesh)
+      prep.xs, prep.ws, jnp.asarray(c0, jnp.float32), jnp.int32(max_iter), jnp.float32(tol_abs), mesh=prep.mesh
+    )
     inertia = float(inertia)
     if best is not None and not inertia < best[2]:
       continue
-    lab = np.asarray(lab).reshape(-1)[:prep.n]
+    lab = np.asarray(lab).reshape(-1)[: prep.n]
     if best is not None and _same_clustering(lab, best[1], n_clusters):
       continue
     best = (c, lab, inertia, int(it))
@@ -447,7 +462,7 @@ def mean_variance(x, block=1 << 16):
   """mean_j var(x[:, j]), in float64 over row blocks (no N x D temporary)."""
   x = np.asarray(x)
   mean = x.mean(axis=0, dtype=np.float64)
-  ss = sum(np.sum((x[i:i + block] - mean) ** 2, axis=0) for i in range(0, len(x), block))
+  ss = sum(np.sum((x[i : i + block] - mean) ** 2, axis=0) for i in range(0, len(x), block))
   return float(np.mean(ss / len(x)))
 
 
@@ -458,15 +473,13 @@ def predict(x, centers, *, mesh=None, chunk=None, sample_weight=None):
   prep = _prepare_for(x, len(centers), sample_weight, mesh, chunk)
   if centers.shape[1] != prep.d:
     raise ValueError(f'x has {prep.d} features, centres have {centers.shape[1]}.')
-  lab, inertia = _predict_sharded(prep.xs, prep.ws, jnp.asarray(prep.pad(centers)),
-                                  mesh=prep.mesh)
-  return np.asarray(lab).reshape(-1)[:prep.n], float(inertia)
+  lab, inertia = _predict_sharded(prep.xs, prep.ws, jnp.asarray(prep.pad(centers)), mesh=prep.mesh)
+  return np.asarray(lab).reshape(-1)[: prep.n], float(inertia)
 
 
 @jax.jit
 def _distances(x, centers):
-  d = (jnp.sum(x * x, 1)[:, None] - 2.0 * jnp.dot(x, centers.T, precision=_HI)
-       + jnp.sum(centers * centers, 1)[None])
+  d = jnp.sum(x * x, 1)[:, None] - 2.0 * jnp.dot(x, centers.T, precision=_HI) + jnp.sum(centers * centers, 1)[None]
   return jnp.sqrt(jnp.maximum(d, 0.0))
 
 
@@ -484,8 +497,7 @@ def inertia_curve(x, ks, **kwargs):
   Inertia always falls as k grows; look for the k after which it falls
   slowly (the lecture's "must choose k").
   """
-  prep = prepare(x, kwargs.pop('sample_weight', None),
-                 mesh=kwargs.pop('mesh', None), chunk=kwargs.pop('chunk', 4096))
+  prep = prepare(x, kwargs.pop('sample_weight', None), mesh=kwargs.pop('mesh', None), chunk=kwargs.pop('chunk', 4096))
   return np.array([fit(prep, int(k), **kwargs).inertia for k in ks])
 
 
@@ -496,10 +508,9 @@ def inertia_curve(x, ks, **kwargs):
 @jax.jit
 def _minibatch_step(centers, counts, xb, wb):
   k = centers.shape[0]
-  d = (jnp.sum(centers * centers, 1)[None] - 2.0 * jnp.dot(xb, centers.T, precision=_HI))
+  d = jnp.sum(centers * centers, 1)[None] - 2.0 * jnp.dot(xb, centers.T, precision=_HI)
   lab = jnp.argmin(d, axis=1)
-  inertia = jnp.sum(wb * jnp.maximum(d[jnp.arange(xb.shape[0]), lab]
-                                     + jnp.sum(xb * xb, 1), 0.0))
+  inertia = jnp.sum(wb * jnp.maximum(d[jnp.arange(xb.shape[0]), lab] + jnp.sum(xb * xb, 1), 0.0))
   bw = jax.ops.segment_sum(wb, lab, k)
   bs = jax.ops.segment_sum(xb * wb[:, None], lab, k)
   new_counts = counts + bw
@@ -519,5 +530,4 @@ def minibatch_step(centers, counts, xb, wb=None):
   """
   xb = jnp.asarray(xb, jnp.float32)
   wb = jnp.ones(xb.shape[:1], jnp.float32) if wb is None else jnp.asarray(wb, jnp.float32)
-  return _minibatch_step(jnp.asarray(centers, jnp.float32),
-                         jnp.asarray(counts, jnp.float32), xb, wb)
+  return _minibatch_step(jnp.asarray(centers, jnp.float32), jnp.asarray(counts, jnp.float32), xb, wb)

@@ -12,6 +12,7 @@ connectivity graph (W_ij = 1 if j is among the k nearest points of i, i
 itself included), exactly as scikit-learn builds them. Iterations stop when
 sum |F - F_prev| < tol or after max_iter; the rows of F are then normalised.
 """
+
 import functools
 from typing import NamedTuple
 
@@ -27,7 +28,7 @@ _HI = lax.Precision.HIGHEST
 
 class LPResult(NamedTuple):
   label_distributions: np.ndarray  # (N, C), rows sum to 1 (or are all 0)
-  transduction: np.ndarray         # (N,) class indices
+  transduction: np.ndarray  # (N,) class indices
   n_iter: int
 
 
@@ -46,7 +47,7 @@ def _topk_smallest_blocked(d, k, block):
   q, m = d.shape
   nb = m // block
   blocks = d.reshape(q, nb, block)
-  _, bi = lax.top_k(-jnp.min(blocks, axis=2), k)              # (q, k)
+  _, bi = lax.top_k(-jnp.min(blocks, axis=2), k)  # (q, k)
   cand = jnp.take_along_axis(blocks, bi[:, :, None], axis=1)  # (q, k, block)
   col = bi[:, :, None] * block + jnp.arange(block, dtype=bi.dtype)
   v, j = lax.top_k(-cand.reshape(q, k * block), k)
@@ -63,7 +64,7 @@ def _knn(queries, points, valid, *, k, chunk, block):
   p2 = -2.0 * pts
 
   def one(qc):
-    d = jnp.dot(qc, p2.T, precision=_HI) + pn[None]   # ||p||^2 - 2 q.p
+    d = jnp.dot(qc, p2.T, precision=_HI) + pn[None]  # ||p||^2 - 2 q.p
     if block > 1 and k * block < m:
       return _topk_smallest_blocked(d, k, block)[1]
     return lax.top_k(-d, k)[1]
@@ -98,16 +99,20 @@ def knn(queries, points, k, *, chunk=256, block=32):
   m_to, _ = _bucket(m, d)
   chunk = max(1, min(chunk, nq_to))
   block = block if m >= 4 * k * block else 1
-  out = _knn(jnp.asarray(_pad(queries - shift, nq_to, d_to)),
-             jnp.asarray(_pad(points - shift, m_to, d_to)), jnp.arange(m_to) < m,
-             k=k, chunk=chunk, block=block)
+  out = _knn(
+    jnp.asarray(_pad(queries - shift, nq_to, d_to)),
+    jnp.asarray(_pad(points - shift, m_to, d_to)),
+    jnp.arange(m_to) < m,
+    k=k,
+    chunk=chunk,
+    block=block,
+  )
   return np.asarray(out)[:nq]
 
 
 @jax.jit
 def rbf_kernel(a, b, gamma):
-  d = (jnp.sum(a * a, 1)[:, None] - 2.0 * jnp.dot(a, b.T, precision=_HI)
-       + jnp.sum(b * b, 1)[None])
+  d = jnp.sum(a * a, 1)[:, None] - 2.0 * jnp.dot(a, b.T, precision=_HI) + jnp.sum(b * b, 1)[None]
   return jnp.exp(-gamma * jnp.maximum(d, 0.0))
 
 
@@ -140,8 +145,7 @@ def _dense_operator(w, variant):
 def _iterate(graph, y, alpha, max_iter, tol, variant):
   """scikit-learn's loop: test sum |F - F_prev| < tol, then update."""
   labelled = (y >= 0)[:, None]
-  y0 = jnp.where(labelled, jax.nn.one_hot(jnp.maximum(y, 0), graph.n_classes,
-                                          dtype=jnp.float32), 0.0)
+  y0 = jnp.where(labelled, jax.nn.one_hot(jnp.maximum(y, 0), graph.n_classes, dtype=jnp.float32), 0.0)
   static = y0 if variant == 'propagation' else (1.0 - alpha) * y0
 
   def update(f):
@@ -190,8 +194,21 @@ def _fit_rbf(x, valid, y, gamma, alpha, max_iter, tol, *, n_classes, variant):
   return _iterate(graph, y, alpha, max_iter, tol, variant)
 
 
-def fit(x, y, n_classes=None, *, variant='spreading', kernel='rbf', gamma=20.0,
-        n_neighbors=7, alpha=0.2, max_iter=30, tol=1e-3, nbrs=None, affinity=None):
+def fit(
+  x,
+  y,
+  n_classes=None,
+  *,
+  variant='spreading',
+  kernel='rbf',
+  gamma=20.0,
+  n_neighbors=7,
+  alpha=0.2,
+  max_iter=30,
+  tol=1e-3,
+  nbrs=None,
+  affinity=None,
+):
   """Transductive label propagation / spreading.
 
   Args:
@@ -227,8 +244,7 @@ def fit(x, y, n_classes=None, *, variant='spreading', kernel='rbf', gamma=20.0,
     w = validation.check_array(affinity, 'affinity')
     if w.shape != (n, n):
       raise ValueError(f'affinity must be {(n, n)}, got {w.shape}.')
-    f, t, it = _fit_dense(jnp.asarray(_pad(w, n_to, n_to)), *args, n_classes=n_classes,
-                          variant=variant)
+    f, t, it = _fit_dense(jnp.asarray(_pad(w, n_to, n_to)), *args, n_classes=n_classes, variant=variant)
   elif kernel == 'knn':
     nbrs = knn(x, x, n_neighbors) if nbrs is None else np.asarray(nbrs)
     own = np.repeat(np.arange(n, n_to, dtype=np.int32)[:, None], nbrs.shape[1], axis=1)
@@ -238,16 +254,21 @@ def fit(x, y, n_classes=None, *, variant='spreading', kernel='rbf', gamma=20.0,
     if not gamma > 0:
       raise ValueError(f'gamma must be > 0, got {gamma}.')
     shift = x.mean(0, dtype=np.float64).astype(np.float32)
-    f, t, it = _fit_rbf(jnp.asarray(_pad(x - shift, n_to, d_to)), jnp.arange(n_to) < n,
-                        args[0], jnp.float32(gamma), *args[1:], n_classes=n_classes,
-                        variant=variant)
+    f, t, it = _fit_rbf(
+      jnp.asarray(_pad(x - shift, n_to, d_to)),
+      jnp.arange(n_to) < n,
+      args[0],
+      jnp.float32(gamma),
+      *args[1:],
+      n_classes=n_classes,
+      variant=variant,
+    )
   else:
     raise ValueError(f"kernel must be 'rbf' or 'knn', got {kernel!r}.")
   return LPResult(np.asarray(f)[:n], np.asarray(t)[:n], int(it))
 
 
-def predict_proba(x_train, label_distributions, x, *, kernel='rbf', gamma=20.0,
-                  n_neighbors=7):
+def predict_proba(x_train, label_distributions, x, *, kernel='rbf', gamma=20.0, n_neighbors=7):
   """Inductive class probabilities for new points (scikit-learn's rule)."""
   f = jnp.asarray(label_distributions, jnp.float32)
   if kernel == 'knn':
@@ -260,8 +281,9 @@ def predict_proba(x_train, label_distributions, x, *, kernel='rbf', gamma=20.0,
     n_to, d_to = _bucket(n, d)
     m_to = _bucket(m, d)[0]
     f = jnp.asarray(_pad(np.asarray(f), m_to))  # padded training rows carry F = 0
-    w = rbf_kernel(jnp.asarray(_pad(x - shift, n_to, d_to)),
-                   jnp.asarray(_pad(x_train - shift, m_to, d_to)), jnp.float32(gamma))
+    w = rbf_kernel(
+      jnp.asarray(_pad(x - shift, n_to, d_to)), jnp.asarray(_pad(x_train - shift, m_to, d_to)), jnp.float32(gamma)
+    )
     p = np.asarray(jnp.dot(w, f, precision=_HI))[:n]
   norm = p.sum(1, keepdims=True)
   return p / np.where(norm == 0, 1.0, norm)

@@ -1,4 +1,5 @@
 """Input checks shared by the clustering code: clear ValueErrors, no NaNs."""
+
 import numbers
 
 import numpy as np

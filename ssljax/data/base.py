@@ -1,4 +1,5 @@
 """The in-memory dataset type shared by all loaders."""
+
 import dataclasses
 
 import numpy as np
@@ -11,6 +12,7 @@ class DataError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class ArrayDataset:
   """A whole dataset as numpy arrays: images uint8 [N, H, W, C], labels int32 [N]."""
+
   name: str
   train_images: np.ndarray
   train_labels: np.ndarray
@@ -29,7 +31,7 @@ def channel_stats(images: np.ndarray, chunk: int = 4096) -> tuple[tuple[float, .
   total = np.zeros(c, np.float64)
   total_sq = np.zeros(c, np.float64)
   for start in range(0, len(images), chunk):
-    x = images[start:start + chunk].reshape(-1, c).astype(np.float64) / 255.0
+    x = images[start : start + chunk].reshape(-1, c).astype(np.float64) / 255.0
     total += x.sum(0)
     total_sq += (x * x).sum(0)
   n = images.size // c

@@ -5,6 +5,7 @@ Fixed split: `train_test_split(test_size=0.2, stratify=y, random_state=0)`, givi
 1437 train / 360 test images (the split used for the digits numbers in REFERENCES.md).
 Digits are never flipped (a mirrored 2 or 7 is not a digit).
 """
+
 import numpy as np
 from sklearn import datasets, model_selection
 
@@ -16,10 +17,17 @@ def load_digits() -> ArrayDataset:
   images = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
   labels = bunch.target.astype(np.int32)
   train_x, test_x, train_y, test_y = model_selection.train_test_split(
-      images, labels, test_size=0.2, stratify=labels, random_state=0)
+    images, labels, test_size=0.2, stratify=labels, random_state=0
+  )
   mean, std = channel_stats(train_x)
   return ArrayDataset(
-      name='digits',
-      train_images=train_x, train_labels=train_y,
-      test_images=test_x, test_labels=test_y,
-      num_classes=10, allow_flip=False, mean=mean, std=std)
+    name='digits',
+    train_images=train_x,
+    train_labels=train_y,
+    test_images=test_x,
+    test_labels=test_y,
+    num_classes=10,
+    allow_flip=False,
+    mean=mean,
+    std=std,
+  )

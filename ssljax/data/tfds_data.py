@@ -4,16 +4,17 @@ The data must already be prepared in array_record format under `data_dir` (or TF
 default data dir): nothing is downloaded here, so a missing dataset fails at once
 with a `DataError` instead of a long network retry.
 """
+
 import numpy as np
 
 from ssljax.data.base import ArrayDataset, DataError, channel_stats
 
 # name -> (num_classes, allow_flip). Flipping house numbers changes what they show.
 TFDS_DATASETS = {
-    'cifar10': (10, True),
-    'cifar100': (100, True),
-    'svhn_cropped': (10, False),
-    'stl10': (10, True),
+  'cifar10': (10, True),
+  'cifar100': (100, True),
+  'svhn_cropped': (10, False),
+  'stl10': (10, True),
 }
 
 
@@ -22,12 +23,14 @@ def _not_available(name: str, data_dir: str | None, error: Exception, prepared: 
   build = f'`tfds build {name} --data_dir DIR --file_format=array_record`'
   if prepared:  # e.g. built as TFRecord, which has no random access.
     return DataError(
-        f'dataset {name!r} in {where} cannot be read without TensorFlow ({type(error).__name__}: '
-        f'{str(error).splitlines()[0]}); rebuild it with {build} and pass --config.data_dir=DIR.')
+      f'dataset {name!r} in {where} cannot be read without TensorFlow ({type(error).__name__}: '
+      f'{str(error).splitlines()[0]}); rebuild it with {build} and pass --config.data_dir=DIR.'
+    )
   return DataError(
-      f'dataset {name!r} is not available offline in {where} ({type(error).__name__}); on a machine '
-      f"with internet run {build} (or `tfds.builder('{name}', data_dir=DIR, "
-      "file_format='array_record').download_and_prepare()`), copy DIR here and pass --config.data_dir=DIR.")
+    f'dataset {name!r} is not available offline in {where} ({type(error).__name__}); on a machine '
+    f"with internet run {build} (or `tfds.builder('{name}', data_dir=DIR, "
+    "file_format='array_record').download_and_prepare()`), copy DIR here and pass --config.data_dir=DIR."
+  )
 
 
 def _is_prepared(tfds, name: str, data_dir: str | None) -> bool:
@@ -39,6 +42,7 @@ def _is_prepared(tfds, name: str, data_dir: str | None) -> bool:
 
 def _source(name: str, split: str, data_dir: str | None):
   import tensorflow_datasets as tfds  # Imported here: digits alone should not need it.
+
   try:
     return tfds.data_source(name, split=split, data_dir=data_dir, download=False)
   except Exception as e:  # TFDS raises many types for "not there"; all mean the same here.
@@ -81,8 +85,14 @@ def load_tfds(name: str, data_dir: str | None = None) -> ArrayDataset:
     unlabeled, _ = _read(_source(name, 'unlabelled', data_dir))
   mean, std = channel_stats(train_x)
   return ArrayDataset(
-      name=name,
-      train_images=train_x, train_labels=train_y,
-      test_images=test_x, test_labels=test_y,
-      num_classes=num_classes, allow_flip=allow_flip, mean=mean, std=std,
-      unlabeled_images=unlabeled)
+    name=name,
+    train_images=train_x,
+    train_labels=train_y,
+    test_images=test_x,
+    test_labels=test_y,
+    num_classes=num_classes,
+    allow_flip=allow_flip,
+    mean=mean,
+    std=std,
+    unlabeled_images=unlabeled,
+  )

@@ -1,16 +1,13 @@
 """Pieces the classification methods share: data split, model, normalisation, augmentation, evaluation."""
+
 import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ssljax import augment
+from ssljax import augment, models, optim, parallel, train
 from ssljax import data as data_lib
-from ssljax import models
-from ssljax import optim
-from ssljax import parallel
-from ssljax import train
 from ssljax.errors import ConfigError
 
 
@@ -59,8 +56,14 @@ def augmenters(config, ds):
   """(weak, strong) per-example augmentations of float images, configured by config.augment."""
   a = config.augment
   weak = functools.partial(augment.weak, allow_flip=ds.allow_flip, max_shift=a.weak_shift, noise=a.weak_noise)
-  strong = functools.partial(augment.strong, allow_flip=ds.allow_flip, max_shift=a.strong_shift,
-                             num_ops=a.strong_ops, cutout=a.cutout, style=a.strong_style)
+  strong = functools.partial(
+    augment.strong,
+    allow_flip=ds.allow_flip,
+    max_shift=a.strong_shift,
+    num_ops=a.strong_ops,
+    cutout=a.cutout,
+    style=a.strong_style,
+  )
   return weak, strong
 
 
@@ -83,8 +86,8 @@ def classifier_eval(model, ds, normalize, ema: bool):
     out = {"test_accuracy_raw": train.classifier_accuracy(apply, raw, ds.test_images, ds.test_labels, mesh)}
     if ema:
       out["test_accuracy"] = train.classifier_accuracy(
-          apply, {"params": state.ema_params, "batch_stats": state.batch_stats}, ds.test_images, ds.test_labels,
-          mesh)
+        apply, {"params": state.ema_params, "batch_stats": state.batch_stats}, ds.test_images, ds.test_labels, mesh
+      )
     else:
       out["test_accuracy"] = out["test_accuracy_raw"]
     return out
@@ -95,6 +98,10 @@ def classifier_eval(model, ds, normalize, ema: bool):
 def classifier_task(config, ds, model, normalize, **fields) -> train.Task:
   """A train.Task for a method that trains `model` as a classifier: the init, evaluation (test accuracy, EMA when
   config.ema_decay is set), optimiser and results info every such method shares; `fields` gives the rest."""
-  return train.Task(init=init_fn(model, ds), evaluate=classifier_eval(model, ds, normalize,
-                                                                       ema=bool(config.get("ema_decay"))),
-                    tx=optim.make(config), info={"num_classes": ds.num_classes, "model": config.model}, **fields)
+  return train.Task(
+    init=init_fn(model, ds),
+    evaluate=classifier_eval(model, ds, normalize, ema=bool(config.get("ema_decay"))),
+    tx=optim.make(config),
+    info={"num_classes": ds.num_classes, "model": config.model},
+    **fields,
+  )

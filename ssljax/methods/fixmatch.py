@@ -1,9 +1,9 @@
 """FixMatch (Sohn et al., 2020): confident pseudo-labels from weak views supervise strong views."""
+
 import jax
 import jax.numpy as jnp
 
-from ssljax import losses
-from ssljax import train
+from ssljax import losses, train
 from ssljax.methods import common
 
 
@@ -22,14 +22,20 @@ def build(config) -> train.Task:
     iu, keys_u = common.draw(k_u, mu * b, data["x_u"].shape[0])
     u = common.to_float(data["x_u"][iu])
     kw, ks = jax.vmap(jax.random.split, out_axes=1)(keys_u)
-    return {"x_l": jax.vmap(weak)(keys_l, common.to_float(data["x_l"][il])), "y_l": data["y_l"][il],
-            "u_w": jax.vmap(weak)(kw, u), "u_s": jax.vmap(strong)(ks, u), "y_u": data["y_u"][iu]}
+    return {
+      "x_l": jax.vmap(weak)(keys_l, common.to_float(data["x_l"][il])),
+      "y_l": data["y_l"][il],
+      "u_w": jax.vmap(weak)(kw, u),
+      "u_s": jax.vmap(strong)(ks, u),
+      "y_u": data["y_u"][iu],
+    }
 
   def loss(params, batch_stats, batch, key, step):
     del key, step
     x = jnp.concatenate([batch["x_l"], batch["u_w"], batch["u_s"]])
-    logits, mutated = model.apply({"params": params, "batch_stats": batch_stats}, normalize(x), train=True,
-                                  mutable=["batch_stats"])
+    logits, mutated = model.apply(
+      {"params": params, "batch_stats": batch_stats}, normalize(x), train=True, mutable=["batch_stats"]
+    )
     n_l = batch["x_l"].shape[0]
     logits_l, logits_w, logits_s = jnp.split(logits, [n_l, n_l + batch["u_w"].shape[0]])
     sup = losses.cross_entropy(logits_l, batch["y_l"]).mean()
@@ -37,17 +43,27 @@ def build(config) -> train.Task:
     known = (batch["y_u"] >= 0).astype(jnp.float32)
     correct = (pseudo == batch["y_u"]).astype(jnp.float32) * known
     metrics = {
-        "loss": sup + config.lambda_u * unsup, "sup_loss": sup, "unsup_loss": unsup, "mask_rate": mask.mean(),
-        # Accuracy of the confident pseudo-labels against the hidden labels: the confirmation-bias alarm.
-        "pseudo_label_acc": jnp.sum(correct * mask) / jnp.maximum(jnp.sum(mask * known), 1.0),
-        "train_acc": jnp.mean(jnp.argmax(logits_l, -1) == batch["y_l"]),
+      "loss": sup + config.lambda_u * unsup,
+      "sup_loss": sup,
+      "unsup_loss": unsup,
+      "mask_rate": mask.mean(),
+      # Accuracy of the confident pseudo-labels against the hidden labels: the confirmation-bias alarm.
+      "pseudo_label_acc": jnp.sum(correct * mask) / jnp.maximum(jnp.sum(mask * known), 1.0),
+      "train_acc": jnp.mean(jnp.argmax(logits_l, -1) == batch["y_l"]),
     }
     return metrics["loss"], (mutated["batch_stats"], metrics)
 
   return common.classifier_task(
-      config, ds, model, normalize, sample=sample, loss=loss,
-      arrays=arrays, images_per_step=b * (1 + 2 * mu),
-      log_keys=("loss", "sup_loss", "unsup_loss", "mask_rate", "pseudo_label_acc"))
+    config,
+    ds,
+    model,
+    normalize,
+    sample=sample,
+    loss=loss,
+    arrays=arrays,
+    images_per_step=b * (1 + 2 * mu),
+    log_keys=("loss", "sup_loss", "unsup_loss", "mask_rate", "pseudo_label_acc"),
+  )
 
 
 def run(config, workdir, eval_only=False):

@@ -23,13 +23,12 @@ forward as a single batch, which gives every row the same statistics without int
 (train mode, global statistics of the K·B weak views) does not update the running statistics: they come from the
 mixed forward, the one that is differentiated.
 """
+
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ssljax import losses
-from ssljax import parallel
-from ssljax import train
+from ssljax import losses, parallel, train
 from ssljax.errors import ConfigError
 from ssljax.methods import common
 
@@ -51,9 +50,11 @@ def validate(config):
   k = config.get("num_augment")
   if not isinstance(k, int) or isinstance(k, bool) or k < 1:
     raise ConfigError(f"config.num_augment (K, unlabelled augmentations) must be an integer >= 1, got {k!r}")
-  checks = (("temperature", "the sharpening temperature T", lambda v: v > 0, "> 0"),
-            ("mixup_alpha", "the MixUp Beta(α, α) parameter", lambda v: v > 0, "> 0"),
-            ("lambda_u", "the unlabelled loss weight", lambda v: v >= 0, ">= 0"))
+  checks = (
+    ("temperature", "the sharpening temperature T", lambda v: v > 0, "> 0"),
+    ("mixup_alpha", "the MixUp Beta(α, α) parameter", lambda v: v > 0, "> 0"),
+    ("lambda_u", "the unlabelled loss weight", lambda v: v >= 0, ">= 0"),
+  )
   for key, what, ok, bound in checks:
     v = config.get(key)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not ok(v) or v != v or v == float("inf"):
@@ -61,7 +62,9 @@ def validate(config):
   if config.get("view", "weak") not in ("weak", "strong"):
     raise ConfigError(f"config.view must be 'weak' or 'strong', got {config.get('view')!r}")
   if not isinstance(config.get("distribution_alignment", False), bool):
-    raise ConfigError(f"config.distribution_alignment must be True or False, got {config.get('distribution_alignment')!r}")
+    raise ConfigError(
+      f"config.distribution_alignment must be True or False, got {config.get('distribution_alignment')!r}"
+    )
   r = config.get("rampup_steps")
   if not isinstance(r, int) or isinstance(r, bool) or r < 0:
     raise ConfigError(f"config.rampup_steps must be an integer >= 0 (0: no ramp-up), got {r!r}")
@@ -95,9 +98,12 @@ def build(config) -> train.Task:
     iu, keys_u = common.draw(k_u, b, data["x_u"].shape[0])
     u = common.to_float(data["x_u"][iu])
     view_keys = jax.vmap(lambda k: jax.random.split(k, num_views), out_axes=1)(keys_u)  # [K, b_local]
-    return {"x_l": jax.vmap(view)(keys_l, common.to_float(data["x_l"][il])), "y_l": data["y_l"][il],
-            "u": jax.vmap(lambda ks: jax.vmap(view)(ks, u))(view_keys),  # [K, b_local, H, W, C]
-            "y_u": data["y_u"][iu]}
+    return {
+      "x_l": jax.vmap(view)(keys_l, common.to_float(data["x_l"][il])),
+      "y_l": data["y_l"][il],
+      "u": jax.vmap(lambda ks: jax.vmap(view)(ks, u))(view_keys),  # [K, b_local, H, W, C]
+      "y_u": data["y_u"][iu],
+    }
 
   def loss(params, batch_stats, batch, key, step):
     x_l, u = batch["x_l"], batch["u"]
@@ -106,8 +112,9 @@ def build(config) -> train.Task:
     u_flat = u.reshape((num_views * bl,) + image_shape)
 
     # Label guess: average of the K views' predictions, sharpened; no gradient, running statistics untouched.
-    logits_g, _ = model.apply({"params": params, "batch_stats": batch_stats}, normalize(u_flat), train=True,
-                              mutable=["batch_stats"])
+    logits_g, _ = model.apply(
+      {"params": params, "batch_stats": batch_stats}, normalize(u_flat), train=True, mutable=["batch_stats"]
+    )
     probs = jax.nn.softmax(lax.stop_gradient(logits_g)).reshape(num_views, bl, num_classes).mean(0)
     if align:  # marginal of the guesses over the global batch, so every device aligns alike
       probs = losses.distribution_alignment(probs, lax.pmean(probs.mean(0), parallel.AXIS))
@@ -130,24 +137,35 @@ def build(config) -> train.Task:
     mixed_y = lam[:, None] * w_y[mine] + (1 - lam[:, None]) * w_y[partner]
 
     # One forward over the mixed labelled + unlabelled rows (global BatchNorm statistics; see the docstring).
-    logits, mutated = model.apply({"params": params, "batch_stats": batch_stats}, normalize(mixed_x), train=True,
-                                  mutable=["batch_stats"])
+    logits, mutated = model.apply(
+      {"params": params, "batch_stats": batch_stats}, normalize(mixed_x), train=True, mutable=["batch_stats"]
+    )
     sup, unsup = losses.mixmatch_loss(logits[:bl], mixed_y[:bl], logits[bl:], mixed_y[bl:])
     weight = lambda_u * rampup(step, rampup_steps)
     known = (batch["y_u"] >= 0).astype(jnp.float32)
     metrics = {
-        "loss": sup + weight * unsup, "sup_loss": sup, "unsup_loss": unsup, "lambda_u": weight,
-        # Accuracy of the guessed labels against the hidden labels (where known): the confirmation-bias alarm.
-        "guess_acc": jnp.sum((jnp.argmax(q, -1) == batch["y_u"]) * known) / jnp.maximum(jnp.sum(known), 1.0),
-        "guess_max_prob": jnp.mean(jnp.max(q, -1)),
+      "loss": sup + weight * unsup,
+      "sup_loss": sup,
+      "unsup_loss": unsup,
+      "lambda_u": weight,
+      # Accuracy of the guessed labels against the hidden labels (where known): the confirmation-bias alarm.
+      "guess_acc": jnp.sum((jnp.argmax(q, -1) == batch["y_u"]) * known) / jnp.maximum(jnp.sum(known), 1.0),
+      "guess_max_prob": jnp.mean(jnp.max(q, -1)),
     }
     return metrics["loss"], (mutated["batch_stats"], metrics)
 
   return common.classifier_task(
-      config, ds, model, normalize, sample=sample, loss=loss,
-      # Images forwarded per step: K·B guessed views (forward only), (1+K)·B mixed rows (forward + backward).
-      arrays=arrays, images_per_step=b * (1 + 2 * num_views),
-      log_keys=("loss", "sup_loss", "unsup_loss", "lambda_u", "guess_acc"))
+    config,
+    ds,
+    model,
+    normalize,
+    sample=sample,
+    loss=loss,
+    # Images forwarded per step: K·B guessed views (forward only), (1+K)·B mixed rows (forward + backward).
+    arrays=arrays,
+    images_per_step=b * (1 + 2 * num_views),
+    log_keys=("loss", "sup_loss", "unsup_loss", "lambda_u", "guess_acc"),
+  )
 
 
 def run(config, workdir, eval_only=False):

@@ -14,7 +14,8 @@ sets, extracted in inference mode (BatchNorm running statistics) and sharded ove
 
 `launch.py --config ... --workdir DIR --eval_only` re-runs it on the latest checkpoint of any run.
 """
-from typing import Callable, Sequence
+
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -39,13 +40,17 @@ def check_encoder(encoder, ds, batch: int = 2) -> int:
   try:
     out = jax.eval_shape(apply, x)
   except Exception as e:  # noqa: BLE001 (any failure to trace means there is no usable feature output)
-    raise ConfigError(f"encoder {type(encoder).__name__} cannot be applied to {ds.name} images "
-                      f"{tuple(x.shape[1:])}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    raise ConfigError(
+      f"encoder {type(encoder).__name__} cannot be applied to {ds.name} images "
+      f"{tuple(x.shape[1:])}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+    ) from None
   shape = getattr(out, "shape", None)
   if shape is None or len(shape) != 2 or shape[0] != batch:
     got = shape if shape is not None else type(out).__name__
-    raise ConfigError(f"encoder {type(encoder).__name__} has no feature output: it must map images [B, H, W, C] to "
-                      f"features [B, F], but returns {got} for B={batch}")
+    raise ConfigError(
+      f"encoder {type(encoder).__name__} has no feature output: it must map images [B, H, W, C] to "
+      f"features [B, F], but returns {got} for B={batch}"
+    )
   return int(shape[1])
 
 
@@ -55,8 +60,13 @@ def encoder_features(encoder, variables, x, layers: Sequence[str] = ()):
   if not layers:
     return encoder.apply(variables, x, train=False)
   layers = tuple(layers)
-  _, state = encoder.apply(variables, x, train=False, mutable=["intermediates"],
-                           capture_intermediates=lambda m, method: method == "__call__" and m.name in layers)
+  _, state = encoder.apply(
+    variables,
+    x,
+    train=False,
+    mutable=["intermediates"],
+    capture_intermediates=lambda m, method: method == "__call__" and m.name in layers,
+  )
   captured = state.get("intermediates", {})
   outs = []
   for name in layers:
@@ -81,8 +91,9 @@ def representation_eval(features: Callable, ds, labelled_idx, variables_of: Call
     variables = variables_of(state)
     train_feats = parallel.batched_apply(features, variables, ds.train_images, mesh)
     test_feats = parallel.batched_apply(features, variables, ds.test_images, mesh)
-    out = evaluate_lib.representation_report(train_feats, ds.train_labels, test_feats, ds.test_labels,
-                                             labelled_idx, ds.num_classes, workdir if final else None)
+    out = evaluate_lib.representation_report(
+      train_feats, ds.train_labels, test_feats, ds.test_labels, labelled_idx, ds.num_classes, workdir if final else None
+    )
     if extra is not None:
       out.update(extra(state, mesh))
     return out
@@ -94,8 +105,7 @@ def linear_probe_only(features, variables, ds, labelled_idx, mesh) -> float:
   """linear_probe_accuracy (num_labels labels, standardised features) of `features` under `variables`."""
   train_feats = parallel.batched_apply(features, variables, ds.train_images, mesh)
   test_feats = parallel.batched_apply(features, variables, ds.test_images, mesh)
-  return evaluate_lib.linear_probe(train_feats, ds.train_labels, test_feats, ds.test_labels,
-                                   labelled_idx=labelled_idx)
+  return evaluate_lib.linear_probe(train_feats, ds.train_labels, test_feats, ds.test_labels, labelled_idx=labelled_idx)
 
 
 def draw_distinct(key, n_total, pool_size):

@@ -23,6 +23,7 @@ results.json adds:
   linear_probe_accuracy_random_init   the same probe on the same features of the same architecture with the run's
                                       own initial (random) weights: the floor a pretext task has to clear.
 """
+
 import functools
 
 import flax.linen as nn
@@ -30,14 +31,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ssljax import augment
-from ssljax import losses
-from ssljax import optim
-from ssljax import parallel
-from ssljax import train
+from ssljax import augment, losses, optim, parallel, train
 from ssljax.errors import ConfigError
-from ssljax.methods import common
-from ssljax.methods import representation
+from ssljax.methods import common, representation
 
 NUM_ROTATIONS = 4
 HEADS = ("linear", "mlp")
@@ -45,6 +41,7 @@ HEADS = ("linear", "mlp")
 
 class RotationHead(nn.Module):
   """'linear': Dense(4); 'mlp': Dense(hidden) → BN → ReLU → Dense(4)."""
+
   kind: str
   hidden_dim: int
   bn_momentum: float = 0.9
@@ -76,8 +73,7 @@ def check_config(config):
 
 def rotate_all(images):
   """[B, H, W, C] → [4B, H, W, C] (rotation-major: all images by 0°, then 90°, ...) and labels [4B]."""
-  rotated = jnp.concatenate([jax.vmap(functools.partial(augment.rotate90, k=k))(images)
-                             for k in range(NUM_ROTATIONS)])
+  rotated = jnp.concatenate([jax.vmap(functools.partial(augment.rotate90, k=k))(images) for k in range(NUM_ROTATIONS)])
   labels = jnp.repeat(jnp.arange(NUM_ROTATIONS, dtype=jnp.int32), images.shape[0])
   return rotated, labels
 
@@ -97,8 +93,12 @@ def build(config) -> train.Task:
   encoder = common.encoder(config)
   feature_dim = representation.check_encoder(encoder, ds)
   bn_momentum = config.get("model_kwargs", {}).get("bn_momentum", 0.9)
-  head = RotationHead(kind=config.head, hidden_dim=config.get("head_hidden_dim", 0) or feature_dim,
-                      bn_momentum=bn_momentum, axis_name=parallel.AXIS)
+  head = RotationHead(
+    kind=config.head,
+    hidden_dim=config.get("head_hidden_dim", 0) or feature_dim,
+    bn_momentum=bn_momentum,
+    axis_name=parallel.AXIS,
+  )
   model = RotNet(encoder=encoder, head=head)
   x_all, _ = common.unlabelled_arrays(ds, slice(None))
   arrays = {"x": x_all}
@@ -108,8 +108,9 @@ def build(config) -> train.Task:
   layers = tuple(config.get("probe_layers", ()))
   if layers:  # a misspelt layer fails now, not in the evaluation after training
     x = jax.ShapeDtypeStruct((2,) + ds.train_images.shape[1:], jnp.float32)
-    jax.eval_shape(lambda x: representation.encoder_features(
-        encoder, encoder.init(jax.random.key(0), x, train=False), x, layers), x)
+    jax.eval_shape(
+      lambda x: representation.encoder_features(encoder, encoder.init(jax.random.key(0), x, train=False), x, layers), x
+    )
 
   def sample(data, key):
     idx, keys = representation.draw_distinct(key, b, data["x"].shape[0])
@@ -118,8 +119,9 @@ def build(config) -> train.Task:
 
   def loss(params, batch_stats, batch, key, step):
     del key, step
-    logits, mutated = model.apply({"params": params, "batch_stats": batch_stats}, normalize(batch["x"]),
-                                  train=True, mutable=["batch_stats"])
+    logits, mutated = model.apply(
+      {"params": params, "batch_stats": batch_stats}, normalize(batch["x"]), train=True, mutable=["batch_stats"]
+    )
     value = losses.cross_entropy(logits, batch["y"]).mean()
     metrics = {"loss": value, "rotation_acc": jnp.mean(jnp.argmax(logits, -1) == batch["y"])}
     return value, (mutated["batch_stats"], metrics)
@@ -130,7 +132,8 @@ def build(config) -> train.Task:
     return {k: v["encoder"] for k, v in variables.items() if "encoder" in v}
 
   features = representation.image_features(
-      lambda variables, x: representation.encoder_features(encoder, encoder_vars(variables), x, layers), ds)
+    lambda variables, x: representation.encoder_features(encoder, encoder_vars(variables), x, layers), ds
+  )
   rot_x, rot_y = rotated_test_set(ds.test_images)
   logits_fn = representation.image_features(lambda variables, x: model.apply(variables, x, train=False), ds)
   random_init = {}
@@ -145,12 +148,25 @@ def build(config) -> train.Task:
     return out
 
   evaluate = representation.representation_eval(
-      features, ds, labelled, lambda state: {"params": state.params, "batch_stats": state.batch_stats}, extra)
-  info = {"num_classes": ds.num_classes, "model": config.model, "head": config.head,
-          "probe_layers": ",".join(layers) or "output"}
+    features, ds, labelled, lambda state: {"params": state.params, "batch_stats": state.batch_stats}, extra
+  )
+  info = {
+    "num_classes": ds.num_classes,
+    "model": config.model,
+    "head": config.head,
+    "probe_layers": ",".join(layers) or "output",
+  }
   return train.Task(
-      init=init, sample=sample, loss=loss, evaluate=evaluate, tx=optim.make(config), arrays=arrays,
-      images_per_step=NUM_ROTATIONS * b, log_keys=("loss", "rotation_acc"), info=info)
+    init=init,
+    sample=sample,
+    loss=loss,
+    evaluate=evaluate,
+    tx=optim.make(config),
+    arrays=arrays,
+    images_per_step=NUM_ROTATIONS * b,
+    log_keys=("loss", "rotation_acc"),
+    info=info,
+  )
 
 
 def run(config, workdir, eval_only=False):

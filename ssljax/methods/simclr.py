@@ -21,6 +21,7 @@ Views (config.augment.view):
             shift), contrast/brightness jitter, Gaussian noise, then Cutout. On 8×8 digits this beat the crop view
             (REFERENCES.md: both geometric and photometric parts were needed; either alone lost 5–10 probe points).
 """
+
 import functools
 
 import flax.linen as nn
@@ -28,20 +29,16 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ssljax import augment
-from ssljax import losses
-from ssljax import optim
-from ssljax import parallel
-from ssljax import train
+from ssljax import augment, losses, optim, parallel, train
 from ssljax.errors import ConfigError
-from ssljax.methods import common
-from ssljax.methods import representation
+from ssljax.methods import common, representation
 
 VIEWS = ("simclr", "affine")
 
 
 class ProjectionHead(nn.Module):
   """Dense → BN → ReLU → Dense → BN, SimCLR's nonlinear projection head; BatchNorm statistics over `axis_name`."""
+
   hidden_dim: int
   out_dim: int
   bn_momentum: float = 0.9
@@ -49,8 +46,9 @@ class ProjectionHead(nn.Module):
 
   @nn.compact
   def __call__(self, h, train: bool):
-    norm = functools.partial(nn.BatchNorm, use_running_average=not train, momentum=self.bn_momentum,
-                             axis_name=self.axis_name)
+    norm = functools.partial(
+      nn.BatchNorm, use_running_average=not train, momentum=self.bn_momentum, axis_name=self.axis_name
+    )
     x = nn.Dense(self.hidden_dim, use_bias=False)(h)
     x = nn.relu(norm()(x))
     x = nn.Dense(self.out_dim, use_bias=False)(x)
@@ -59,6 +57,7 @@ class ProjectionHead(nn.Module):
 
 class SimCLRNet(nn.Module):
   """encoder (images → h [B, F]) followed by the projection head (h → z [B, proj_dim])."""
+
   encoder: nn.Module
   head: nn.Module
 
@@ -76,8 +75,10 @@ def check_config(config):
   if config.num_views != 2:
     raise ConfigError(f"num_views={config.num_views}: SimCLR compares exactly 2 views per image; set num_views=2")
   if config.batch_size < 2:
-    raise ConfigError(f"batch_size={config.batch_size}: SimCLR needs at least 2 images per step (the negatives of "
-                      "each image are the other images of the global batch)")
+    raise ConfigError(
+      f"batch_size={config.batch_size}: SimCLR needs at least 2 images per step (the negatives of "
+      "each image are the other images of the global batch)"
+    )
   if config.augment.view not in VIEWS:
     raise ConfigError(f"augment.view={config.augment.view!r}; choose one of {', '.join(VIEWS)}")
 
@@ -85,10 +86,12 @@ def check_config(config):
 def view_fn(config, ds):
   a = config.augment
   if a.view == "simclr":
-    return functools.partial(augment.simclr_view, allow_flip=ds.allow_flip, strength=a.strength,
-                             crop_area=tuple(a.crop_area), blur=a.blur)
-  return functools.partial(augment.strong, allow_flip=ds.allow_flip, max_shift=a.strong_shift,
-                           cutout=a.cutout, style="affine")
+    return functools.partial(
+      augment.simclr_view, allow_flip=ds.allow_flip, strength=a.strength, crop_area=tuple(a.crop_area), blur=a.blur
+    )
+  return functools.partial(
+    augment.strong, allow_flip=ds.allow_flip, max_shift=a.strong_shift, cutout=a.cutout, style="affine"
+  )
 
 
 def _contrast_accuracy(z1, z2):
@@ -96,8 +99,7 @@ def _contrast_accuracy(z1, z2):
   z1, z2 = losses.l2_normalize(z1), losses.l2_normalize(z2)
   b = z1.shape[0]
   n = b * lax.axis_size(parallel.AXIS)
-  g = jnp.concatenate([lax.all_gather(z1, parallel.AXIS, tiled=True),
-                       lax.all_gather(z2, parallel.AXIS, tiled=True)])
+  g = jnp.concatenate([lax.all_gather(z1, parallel.AXIS, tiled=True), lax.all_gather(z2, parallel.AXIS, tiled=True)])
   local = jnp.arange(b) + lax.axis_index(parallel.AXIS) * b
   self_idx = jnp.concatenate([local, local + n])
   sims = jnp.concatenate([z1, z2]) @ g.T
@@ -111,8 +113,12 @@ def build(config) -> train.Task:
   encoder = common.encoder(config)
   feature_dim = representation.check_encoder(encoder, ds)
   bn_momentum = config.get("model_kwargs", {}).get("bn_momentum", 0.9)
-  head = ProjectionHead(hidden_dim=config.get("proj_hidden_dim", 0) or feature_dim, out_dim=config.proj_dim,
-                        bn_momentum=bn_momentum, axis_name=parallel.AXIS)
+  head = ProjectionHead(
+    hidden_dim=config.get("proj_hidden_dim", 0) or feature_dim,
+    out_dim=config.proj_dim,
+    bn_momentum=bn_momentum,
+    axis_name=parallel.AXIS,
+  )
   model = SimCLRNet(encoder=encoder, head=head)
   x_all, _ = common.unlabelled_arrays(ds, slice(None))  # every train image (+ unlabelled-only extras)
   arrays = {"x": x_all}
@@ -129,21 +135,31 @@ def build(config) -> train.Task:
   def loss(params, batch_stats, batch, key, step):
     del key, step
     x = jnp.concatenate([batch["v1"], batch["v2"]])  # one forward: BatchNorm sees all 2N views
-    z, mutated = model.apply({"params": params, "batch_stats": batch_stats}, normalize(x), train=True,
-                             mutable=["batch_stats"])
+    z, mutated = model.apply(
+      {"params": params, "batch_stats": batch_stats}, normalize(x), train=True, mutable=["batch_stats"]
+    )
     z1, z2 = jnp.split(z, 2)
     value = losses.nt_xent(z1, z2, temperature, axis_name=parallel.AXIS)
     metrics = {"loss": value, "contrast_acc": _contrast_accuracy(lax.stop_gradient(z1), lax.stop_gradient(z2))}
     return value, (mutated["batch_stats"], metrics)
 
   features = representation.image_features(
-      lambda variables, x: model.apply(variables, x, method=SimCLRNet.features), ds)
+    lambda variables, x: model.apply(variables, x, method=SimCLRNet.features), ds
+  )
   evaluate = representation.representation_eval(
-      features, ds, labelled, lambda state: {"params": state.params, "batch_stats": state.batch_stats})
+    features, ds, labelled, lambda state: {"params": state.params, "batch_stats": state.batch_stats}
+  )
   return train.Task(
-      init=common.init_fn(model, ds), sample=sample, loss=loss, evaluate=evaluate, tx=optim.make(config),
-      arrays=arrays, images_per_step=2 * b, log_keys=("loss", "contrast_acc"),
-      info={"num_classes": ds.num_classes, "model": config.model, "feature_dim": feature_dim})
+    init=common.init_fn(model, ds),
+    sample=sample,
+    loss=loss,
+    evaluate=evaluate,
+    tx=optim.make(config),
+    arrays=arrays,
+    images_per_step=2 * b,
+    log_keys=("loss", "contrast_acc"),
+    info={"num_classes": ds.num_classes, "model": config.model, "feature_dim": feature_dim},
+  )
 
 
 def run(config, workdir, eval_only=False):

@@ -1,10 +1,10 @@
-"""Supervised baseline: the same network trained on the labelled examples only (what every SSL result is compared with)."""
+"""Supervised baseline: the same network trained on the labelled examples only (what SSL results are compared with)."""
+
 import jax
 import jax.numpy as jnp
 import optax
 
-from ssljax import parallel
-from ssljax import train
+from ssljax import parallel, train
 from ssljax.methods import common
 
 
@@ -43,15 +43,24 @@ def build(config) -> train.Task:
     x, y = batch["x"], jax.nn.one_hot(batch["y"], ds.num_classes)
     if config.mixup_alpha > 0:
       x, y = mixup(key, x, y, config.mixup_alpha)
-    logits, mutated = model.apply({"params": params, "batch_stats": batch_stats}, normalize(x), train=True,
-                                  mutable=["batch_stats"])
+    logits, mutated = model.apply(
+      {"params": params, "batch_stats": batch_stats}, normalize(x), train=True, mutable=["batch_stats"]
+    )
     loss = optax.softmax_cross_entropy(logits, y).mean()
     metrics = {"loss": loss, "train_acc": jnp.mean(jnp.argmax(logits, -1) == batch["y"])}
     return loss, (mutated["batch_stats"], metrics)
 
   return common.classifier_task(
-      config, ds, model, normalize, sample=sample, loss=loss,
-      arrays=arrays, images_per_step=b, log_keys=("loss", "train_acc"))
+    config,
+    ds,
+    model,
+    normalize,
+    sample=sample,
+    loss=loss,
+    arrays=arrays,
+    images_per_step=b,
+    log_keys=("loss", "train_acc"),
+  )
 
 
 def run(config, workdir, eval_only=False):

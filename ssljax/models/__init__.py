@@ -1,4 +1,5 @@
 """Image encoders (images [B, H, W, C] -> features [B, F]) and a classifier head."""
+
 import flax.linen as nn
 
 from ssljax.models import initializers
@@ -9,6 +10,7 @@ from ssljax.models.wrn import WideResNet
 
 class Classifier(nn.Module):
   """An encoder followed by a Dense head (Xavier-normal init, as the reference WRN's fc)."""
+
   encoder: nn.Module
   num_classes: int
 
@@ -23,10 +25,10 @@ class Classifier(nn.Module):
 
 
 ENCODERS = {
-    'cnn': CNN,
-    'wrn28_2': lambda **kw: WideResNet(depth=28, widen=2, **kw),
-    'wrn28_8': lambda **kw: WideResNet(depth=28, widen=8, **kw),
-    'resnet18': ResNet18,
+  'cnn': CNN,
+  'wrn28_2': lambda **kw: WideResNet(depth=28, widen=2, **kw),
+  'wrn28_8': lambda **kw: WideResNet(depth=28, widen=8, **kw),
+  'resnet18': ResNet18,
 }
 
 

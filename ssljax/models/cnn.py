@@ -1,4 +1,5 @@
 """The small digits CNN: conv32-conv64-maxpool-conv128-global average pool."""
+
 from typing import Any
 
 import flax.linen as nn
@@ -9,6 +10,7 @@ from ssljax.models import initializers
 
 class CNN(nn.Module):
   """3x3 SAME convs, each followed by BatchNorm and ReLU; features dim 4 * width."""
+
   width: int = 32
   bn_momentum: float = 0.9
   axis_name: str | None = None
@@ -17,10 +19,12 @@ class CNN(nn.Module):
   @nn.compact
   def __call__(self, x, train: bool):
     def conv_bn_relu(x, features):
-      x = nn.Conv(features, (3, 3), padding='SAME', use_bias=False,
-                  kernel_init=initializers.lecun_normal, dtype=self.dtype)(x)
-      x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
-                       axis_name=self.axis_name, dtype=self.dtype)(x)
+      x = nn.Conv(
+        features, (3, 3), padding='SAME', use_bias=False, kernel_init=initializers.lecun_normal, dtype=self.dtype
+      )(x)
+      x = nn.BatchNorm(
+        use_running_average=not train, momentum=self.bn_momentum, axis_name=self.axis_name, dtype=self.dtype
+      )(x)
       return nn.relu(x)
 
     x = conv_bn_relu(x, self.width)

@@ -4,6 +4,7 @@ Same distributions as `jax.nn.initializers.variance_scaling`, but a 4-D draw und
 jax_threefry_partitionable (the default since jax 0.5) compiles several times
 slower on XLA:CPU: jit(model.init) of WRN-28-2 took ~24 s; flat draws cut that.
 """
+
 import math
 
 import jax
@@ -12,6 +13,7 @@ import jax.numpy as jnp
 
 def variance_scaling(scale: float, mode: str, distribution: str):
   """Kernel init with fans from the last two axes and the receptive field (flax/jax convention)."""
+
   def init(key, shape, dtype=jnp.float32):
     receptive = math.prod(shape[:-2])
     fan_in, fan_out = shape[-2] * receptive, shape[-1] * receptive
@@ -19,6 +21,7 @@ def variance_scaling(scale: float, mode: str, distribution: str):
     # A [1, n] draw has fan_in 1, so its variance is exactly scale / fan.
     flat = jax.nn.initializers.variance_scaling(scale / fan, 'fan_in', distribution)
     return flat(key, (1, math.prod(shape)), dtype).reshape(shape)
+
   return init
 
 

@@ -1,4 +1,5 @@
 """ResNet-18 with the CIFAR stem (SimCLR's CIFAR encoder), as shared/torchref/models.py."""
+
 import functools
 from typing import Any
 
@@ -16,8 +17,7 @@ class BasicBlock(nn.Module):
 
   @nn.compact
   def __call__(self, x):
-    conv = functools.partial(nn.Conv, use_bias=False, kernel_init=initializers.lecun_normal,
-                             dtype=self.dtype)
+    conv = functools.partial(nn.Conv, use_bias=False, kernel_init=initializers.lecun_normal, dtype=self.dtype)
     out = nn.relu(self.norm()(conv(self.features, (3, 3), strides=self.strides, padding=1)(x)))
     out = self.norm()(conv(self.features, (3, 3), padding=1)(out))
     if x.shape[-1] != self.features or self.strides != 1:
@@ -27,17 +27,17 @@ class BasicBlock(nn.Module):
 
 class ResNet18(nn.Module):
   """3x3 stride-1 stem, no max-pool, basic blocks [2, 2, 2, 2] of 64..512 channels; features dim 512."""
+
   bn_momentum: float = 0.9
   axis_name: str | None = None
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool):
-    norm = functools.partial(nn.BatchNorm, use_running_average=not train,
-                             momentum=self.bn_momentum, axis_name=self.axis_name,
-                             dtype=self.dtype)
-    x = nn.Conv(64, (3, 3), padding=1, use_bias=False, kernel_init=initializers.lecun_normal,
-                dtype=self.dtype)(x)
+    norm = functools.partial(
+      nn.BatchNorm, use_running_average=not train, momentum=self.bn_momentum, axis_name=self.axis_name, dtype=self.dtype
+    )
+    x = nn.Conv(64, (3, 3), padding=1, use_bias=False, kernel_init=initializers.lecun_normal, dtype=self.dtype)(x)
     x = nn.relu(norm()(x))
     for features, strides in [(64, 1), (128, 2), (256, 2), (512, 2)]:
       x = BasicBlock(features, strides, norm=norm, dtype=self.dtype)(x)

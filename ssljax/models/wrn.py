@@ -6,6 +6,7 @@ unit of a group strides by 2 except in group one), final BN + leaky ReLU + globa
 average pool. Convs have no bias and Kaiming-normal (fan_out) init. WRN-28-2 with a
 10-class head has 1,467,610 parameters, as the PyTorch reference.
 """
+
 import functools
 from typing import Any
 
@@ -41,6 +42,7 @@ class WRNBlock(nn.Module):
 
 class WideResNet(nn.Module):
   """Features dim 64 * widen."""
+
   depth: int = 28
   widen: int = 2
   bn_momentum: float = 0.999
@@ -53,16 +55,20 @@ class WideResNet(nn.Module):
     if (self.depth - 4) % 6:
       raise ValueError(f'WideResNet depth must be 6n + 4, got {self.depth}.')
     n = (self.depth - 4) // 6
-    norm = functools.partial(nn.BatchNorm, use_running_average=not train,
-                             momentum=self.bn_momentum, axis_name=self.axis_name,
-                             dtype=self.dtype)
+    norm = functools.partial(
+      nn.BatchNorm, use_running_average=not train, momentum=self.bn_momentum, axis_name=self.axis_name, dtype=self.dtype
+    )
     act = functools.partial(nn.leaky_relu, negative_slope=self.leaky)
-    x = nn.Conv(16, (3, 3), padding=1, use_bias=False, kernel_init=conv_init,
-                dtype=self.dtype)(x)
+    x = nn.Conv(16, (3, 3), padding=1, use_bias=False, kernel_init=conv_init, dtype=self.dtype)(x)
     for group, strides in enumerate([1, 2, 2]):
       for i in range(n):
-        x = WRNBlock(16 * self.widen * 2**group, strides if i == 0 else 1,
-                     activate_before_residual=(group == 0 and i == 0),
-                     norm=norm, act=act, dtype=self.dtype)(x)
+        x = WRNBlock(
+          16 * self.widen * 2**group,
+          strides if i == 0 else 1,
+          activate_before_residual=(group == 0 and i == 0),
+          norm=norm,
+          act=act,
+          dtype=self.dtype,
+        )(x)
     x = act(norm()(x))
     return jnp.mean(x, axis=(1, 2))
