@@ -49,16 +49,13 @@ def main(argv):
 
   if _CACHE.value and not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
     jax.config.update("jax_compilation_cache_dir", os.path.expanduser(_CACHE.value))
-  from ssljax import data as data_lib
   from ssljax import jobs, parallel
   from ssljax.errors import UserError
 
   try:
     parallel.maybe_initialize_distributed(_DISTRIBUTED.value)
-    job = jobs.get(_CONFIG.value.method)
-    kwargs = {"eval_only": True} if _EVAL_ONLY.value else {}
-    results = job.run(_CONFIG.value, os.path.expanduser(_WORKDIR.value), **kwargs)
-  except (UserError, data_lib.DataError) as e:
+    results = jobs.run(_CONFIG.value, os.path.expanduser(_WORKDIR.value), eval_only=_EVAL_ONLY.value)
+  except UserError as e:
     fail(str(e))
   except KeyboardInterrupt:
     fail("interrupted; rerun the same command to resume from the last checkpoint", 130)

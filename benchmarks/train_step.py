@@ -44,7 +44,6 @@ if _N > 1 and "xla_force_host_platform_device_count" not in os.environ.get("XLA_
 sys.path.insert(0, ROOT)
 import contextlib  # noqa: E402
 import dataclasses  # noqa: E402
-import importlib  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -153,15 +152,14 @@ def numpy_matmul_gflops(n: int) -> float | None:
 
 def build_task(config):
   """config.method's module builds the train.Task; TFDS datasets are mocked unless --real_data."""
-  from ssljax import jobs
+  from ssljax import methods, train
+  from ssljax.errors import UserError
 
-  module_name = jobs.JOBS.get(config.method, f"ssljax.methods.{config.method}")
   try:
-    module = importlib.import_module(module_name)
-  except ModuleNotFoundError:
-    raise SystemExit(f"error: no module for method {config.method!r} ({module_name})") from None
-  if not hasattr(module, "build"):
-    raise SystemExit(f"error: method {config.method!r} has no build(config) -> train.Task to benchmark")
+    module = methods.get(config.method)
+    train.check_config(config, module)
+  except UserError as e:
+    raise SystemExit(f"error: {e}") from None
   mock = contextlib.nullcontext()
   data_source = "real"
   if config.get("dataset", "digits") != "digits" and not _REAL_DATA.value:
@@ -299,6 +297,7 @@ def main(argv):
     raise SystemExit(f"error: --variants takes full, no_aug, sample; got {_VARIANTS.value}")
 
   import jax
+  import jax.numpy as jnp
   from jax.sharding import PartitionSpec as P
 
   from ssljax import parallel, train
@@ -312,8 +311,9 @@ def main(argv):
   task, data_source = build_task(config)
   shape = image_shape(task)
   ema_decay = config.get("ema_decay", 0.0) or None
-  state0 = parallel.replicate(train.init_state(task, config.seed), mesh)
-  data = parallel.replicate(task.arrays, mesh)
+  state0 = train.init_state(task, config.seed, mesh, ema=bool(ema_decay))
+  data = parallel.put_replicated(task.arrays, mesh)
+  fresh_state = lambda: jax.tree.map(jnp.copy, state0)  # the step donates its input state
   jax.block_until_ready((state0, data))
 
   # Each variant: a jitted fn, its arguments, and how to carry state from call to call.
@@ -339,13 +339,13 @@ def main(argv):
   if "full" in variants:
     step = train.make_step(task, mesh, ema_decay)
     try:
-      compiled, lower_s, comp_s = compile_timed("full", step, state0, data)
+      compiled, lower_s, comp_s = compile_timed("full", step, fresh_state(), data)
     except Exception as e:  # e.g. a tracing error in the method: report it, time the other variants
       errors["full"] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
       print(f"[train_step] the full step failed to compile: {errors['full']}", file=sys.stderr, flush=True)
     else:
       compile_info["full"] = dict(lower_s=lower_s, compile_s=comp_s, xla_flops=xla_flops(compiled))
-      box = {"state": state0}
+      box = {"state": fresh_state()}
 
       def full():
         box["state"], m = compiled(box["state"], data)
@@ -355,11 +355,11 @@ def main(argv):
   if "no_aug" in variants:
     batch = jax.device_get(compiled_s(data, keys[-1]))  # one batch, augmented once, before timing
     fixed = dataclasses.replace(task, sample=lambda d, key: jax.tree.map(parallel.local_slice, d["batch"]))
-    fixed_data = parallel.replicate({"batch": batch}, mesh)
+    fixed_data = parallel.put_replicated({"batch": batch}, mesh)
     step_na = train.make_step(fixed, mesh, ema_decay)
-    compiled_na, lower_s, comp_s = compile_timed("no_aug", step_na, state0, fixed_data)
+    compiled_na, lower_s, comp_s = compile_timed("no_aug", step_na, fresh_state(), fixed_data)
     compile_info["no_aug"] = dict(lower_s=lower_s, compile_s=comp_s, xla_flops=xla_flops(compiled_na))
-    box_na = {"state": state0}
+    box_na = {"state": fresh_state()}
 
     def no_aug():
       box_na["state"], m = compiled_na(box_na["state"], fixed_data)

@@ -1,10 +1,6 @@
-r"""FixMatch on scikit-learn's digits, 40 labels (4 per class): the default main job (~1-2 CPU-minutes).
+r"""FixMatch on digits, 40 labels (4 per class), the default main job; the paper has no digits figure; ~2 CPU-min.
 
-  python launch.py --config configs/fixmatch_digits.py --workdir /tmp/fixmatch_digits
-
-Small CNN (width 16: conv16-conv32-pool-conv64), BatchNorm momentum 0.9 (statistics that keep up on a short run);
-weak view = continuous ±1 px shift + noise 0.05, strong view =
-small affine warp + photometric jitter + noise + Cutout; no flips (digits).
+python launch.py --config configs/fixmatch_digits.py --workdir /tmp/fixmatch_digits
 """
 
 from ssljax import config_base

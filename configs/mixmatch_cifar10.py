@@ -35,6 +35,7 @@ def get_config():
   config.view = "weak"  # flip + translate
   config.lambda_u = 75.0
   config.rampup_steps = 16384
-  config.distribution_alignment = False  # ReMixMatch §3.1 on the label guess
+  config.distribution_alignment = "off"  # ReMixMatch §3.1 on the label guess: "off", "batch" or "running"
+  config.alignment_steps = 128  # the running mean's window
   config.augment = config_base.augment(weak_shift=4.0, weak_noise=0.0)
   return config

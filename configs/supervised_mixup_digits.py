@@ -1,7 +1,6 @@
-r"""MixMatch's supervised counterpart on digits: the same network, optimiser, weak view, EMA and steps as
-configs/mixmatch_digits.py, MixUp (α=0.75) on the 40 labelled images only, no unlabelled data.
+r"""Supervised baseline for MixMatch on digits: its network, optimiser, weak view, EMA and MixUp, 40 labels; ~1 CPU-min.
 
-  python launch.py --config configs/supervised_mixup_digits.py --workdir /tmp/supervised_mixup_digits
+python launch.py --config configs/supervised_mixup_digits.py --workdir /tmp/supervised_mixup_digits
 """
 
 from ssljax import config_base

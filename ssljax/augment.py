@@ -1,6 +1,7 @@
 """Per-example image augmentations in JAX.
 
-Every random function takes a PRNG key and one float32 image in [0, 1], HWC, and
+Every random function takes a PRNG key and one float image in [0, 1], HWC (any float dtype: the arithmetic follows
+the image's), and
 returns an image of the same shape in [0, 1]; vmap them over a batch with one key
 per example and jit the result. Grayscale (C=1) images work everywhere.
 """
@@ -50,9 +51,10 @@ def warp(image, matrix, shift, mode='nearest'):
   of the map applied to the content.
   """
   h, w, _ = image.shape
-  centre = jnp.array([(h - 1) / 2, (w - 1) / 2], jnp.float32)
-  grid = jnp.stack(jnp.meshgrid(jnp.arange(h, dtype=jnp.float32), jnp.arange(w, dtype=jnp.float32), indexing='ij'), -1)
-  src = (grid - centre) @ jnp.asarray(matrix, jnp.float32).T + centre - shift
+  dtype = image.dtype
+  centre = jnp.array([(h - 1) / 2, (w - 1) / 2], dtype)
+  grid = jnp.stack(jnp.meshgrid(jnp.arange(h, dtype=dtype), jnp.arange(w, dtype=dtype), indexing='ij'), -1)
+  src = (grid - centre) @ jnp.asarray(matrix, dtype).T + centre - jnp.asarray(shift, dtype)
   sample = lambda channel: ndimage.map_coordinates(channel, [src[..., 0], src[..., 1]], order=1, mode=mode)
   return jax.vmap(sample, in_axes=-1, out_axes=-1)(image)
 
@@ -96,7 +98,7 @@ def cutout(image, u, size: int, fill: float = CUTOUT_FILL):
 def weak(key, image, *, allow_flip: bool, max_shift: float, noise: float = 0.0):
   """Flip (if allowed), continuous shift of up to max_shift pixels (reflect padding), noise."""
   u_key, noise_key = jax.random.split(key)
-  u = jax.random.uniform(u_key, (3,))
+  u = jax.random.uniform(u_key, (3,), image.dtype)
   if allow_flip:
     image = flip_lr(image, u[0])
   if max_shift:
@@ -195,7 +197,7 @@ def strong(
   Cutout fills a square of side round(cutout * H) with gray.
   """
   u_key, noise_key = jax.random.split(key)
-  u = jax.random.uniform(u_key, (5 + max(7, 3 * num_ops),))
+  u = jax.random.uniform(u_key, (5 + max(7, 3 * num_ops),), image.dtype)
   if allow_flip:
     image = flip_lr(image, u[0])
   view = u[5:]
@@ -249,7 +251,7 @@ def color_jitter(image, u, strength):
 
 def simclr_view(key, image, *, allow_flip: bool, strength: float = 0.5, crop_area=(0.08, 1.0), blur: bool = False):
   """SimCLR view: random resized crop, flip, colour jitter (p=0.8), grayscale (p=0.2), blur (p=0.5 if blur)."""
-  u = jax.random.uniform(key, (13,))
+  u = jax.random.uniform(key, (13,), image.dtype)
   image = random_resized_crop(image, u[0:4], crop_area)
   if allow_flip:
     image = flip_lr(image, u[4])
@@ -271,12 +273,3 @@ def rotate90(image, k):
   """Rotates a square HWC image by k * 90 degrees counter-clockwise; k may be traced (0..3)."""
   branches = [functools.partial(jnp.rot90, k=i, axes=(0, 1)) for i in range(4)]
   return jax.lax.switch(jnp.asarray(k, jnp.int32) % 4, branches, image)
-
-
-def normalize(images, mean, std):
-  """uint8 images are scaled to [0, 1] first; returns float32 (x - mean) / std per channel."""
-  images = jnp.asarray(images)
-  if images.dtype == jnp.uint8:
-    images = images.astype(jnp.float32) / 255.0
-  images = images.astype(jnp.float32)
-  return (images - jnp.asarray(mean, jnp.float32)) / jnp.asarray(std, jnp.float32)

@@ -1,6 +1,12 @@
-"""Orbax checkpoints of the train state, tagged with the config that made them."""
+"""Orbax checkpoints of the train state, tagged with the config that made them.
+
+A save first copies the state to host memory on the calling thread, so Orbax's background writer only ever sees
+numpy arrays: no device computation is dispatched from a second thread (a collective entered from two threads can
+hang a multi-device job), and the step may donate the device state right after the save returns.
+"""
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 
 from ssljax.errors import UserError
@@ -15,6 +21,27 @@ class CheckpointMismatchError(UserError):
 
 def fingerprint(config) -> dict:
   return {k: config.get(k) for k in IDENTITY_KEYS}
+
+
+def _is_key(x) -> bool:
+  return hasattr(x, "dtype") and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def to_host(tree):
+  """Numpy copy of a pytree of arrays; typed PRNG keys become their raw key data."""
+  return jax.device_get(jax.tree.map(lambda x: jax.random.key_data(x) if _is_key(x) else x, tree))
+
+
+def from_host(host, like, sharding=None):
+  """Inverse of `to_host`, placed with `sharding` (default: as `like`'s leaves)."""
+
+  def put(h, x):
+    s = sharding if sharding is not None else x.sharding
+    if _is_key(x):
+      return jax.device_put(jax.random.wrap_key_data(np.asarray(h), impl=jax.random.key_impl(x)), s)
+    return jax.device_put(np.asarray(h, dtype=x.dtype), s)
+
+  return jax.tree.map(put, host, like)
 
 
 class Checkpoints:
@@ -43,15 +70,17 @@ class Checkpoints:
         "use a new --workdir or the original config"
       )
 
-  def restore(self, step: int, like):
-    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
+  def restore(self, step: int, like, sharding=None):
+    """The state saved at `step`, shaped and placed as `like` (a state on device)."""
+    abstract = to_host(like)
     restored = self.manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))
-    return restored["state"]
+    return from_host(restored["state"], like, sharding)
 
   def save(self, step: int, state, meta: dict | None = None, force: bool = False):
     meta = {"fingerprint": self.config_fingerprint, **(meta or {})}
+    host = to_host(state)
     return self.manager.save(
-      step, args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)), force=force
+      step, args=ocp.args.Composite(state=ocp.args.StandardSave(host), meta=ocp.args.JsonSave(meta)), force=force
     )
 
   def close(self):

@@ -20,6 +20,7 @@ def common(**overrides) -> ml_collections.ConfigDict:
   config.keep_checkpoints = 3
   config.num_devices = 0  # 0: every device
   config.ema_decay = 0.0  # 0: no EMA
+  config.dtype = "float32"  # activations: float32 or bfloat16 (parameters stay float32); float64 for exact tests
   config.optimizer = "sgd"
   config.lr = 0.03
   config.momentum = 0.9
@@ -31,7 +32,7 @@ def common(**overrides) -> ml_collections.ConfigDict:
 
 
 def augment(**overrides) -> ml_collections.ConfigDict:
-  """Augmentation knobs (ssljax/augment.py). Defaults are the digits settings that worked (REFERENCES.md)."""
+  """Augmentation knobs (ssljax/augment.py); the defaults are the digits settings."""
   a = ml_collections.ConfigDict(
     dict(weak_shift=1.0, weak_noise=0.05, strong_shift=1.0, strong_style="affine", strong_ops=2, cutout=0.5)
   )

@@ -50,7 +50,7 @@ def linear_probe(
   Probe: scikit-learn `LogisticRegression` (multinomial softmax, L2 penalty,
   lbfgs, C=1.0, max_iter=1000) fit on `train_feats[labelled_idx]` (all of
   train when None), scored on the test set. C=1.0 is scikit-learn's default
-  and reproduces the REFERENCES.md digits figures; on raw digits pixels with
+  and reproduces the published raw-pixel digits baselines; on raw digits pixels with
   4 labels/class, C from 0.1 to 100 moves the probe by < 3 points.
 
   Standardisation: features are standardised with the mean/std of ALL

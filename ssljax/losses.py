@@ -29,39 +29,18 @@ def l2_normalize(x, axis=-1, eps=1e-8):
 
 
 def nt_xent(z1, z2, temperature, axis_name=None):
-  """SimCLR NT-Xent: ℓ_{i,j} = −log exp(s_ij/τ) / Σ_{k≠i} exp(s_ik/τ), s = cos.
+  """SimCLR NT-Xent (Chen et al. 2020, eq. 1): ℓ_{i,j} = −log exp(s_ij/τ) / Σ_{k≠i} exp(s_ik/τ), s = cos.
 
-  Chen et al. 2020, eq. (1). z1, z2: [B, D], this device's projections of the
-  two views. The global batch has N = B × num_devices examples per view, i.e.
-  2N anchors; the positive of anchor i is its other view and the negatives are
-  the remaining 2N − 2 examples of the global batch. Returns the mean of ℓ
-  over this device's 2B anchors (both views, ℓ_{i,j} and ℓ_{j,i}).
+  z1, z2: [B, D], this device's projections of the two views. The global batch has N = B × num_devices examples
+  per view, i.e. 2N anchors; the positive of anchor i is its other view and the negatives are the remaining
+  2N − 2 examples of the global batch. Global order: view-1 rows of devices 0..n−1, then view-2 rows. With
+  `axis_name` the other devices' normalised z are gathered (all_gather is differentiable: its transpose returns
+  the cotangents to their owners) and only this device's 2B anchors are scored against all 2N columns: memory
+  O(B × 2N) per device, never 2N × 2N. Each device differentiates `loss / num_devices` (the repository's
+  gradient convention, docs/design.md).
 
-  Global order (what the single-device loss on the concatenated batch sees):
-  view-1 rows of devices 0..n−1, then view-2 rows of devices 0..n−1. With
-  `axis_name` the other devices' normalised z are gathered with
-  `lax.all_gather(..., tiled=True)` (differentiable: its transpose sends the
-  cotangents of the gathered copies back to their owners), and only this
-  device's 2B anchor rows are scored against all 2N columns: memory
-  O(B × 2N) per device, never 2N × 2N.
-
-  Gradient convention (jax.shard_map, default check_vma=True): each device
-  differentiates `nt_xent(...) / num_devices` and does NOT pmean the
-  gradients. Gradients of replicated (P()) params come out of `jax.grad`
-  already psummed over devices, so this gives exactly the gradient of the
-  global mean loss; the value itself is `lax.psum(local / n)` or
-  `lax.pmean(local)`. Differentiating the undivided local mean gives n× the
-  true gradient (see PLATFORM-NOTES, "gradient trap"). z1 and z2 must be
-  device-varying (computed from sharded inputs).
-
-  Args:
-    z1: [B, D] projections of view 1 on this device.
-    z2: [B, D] projections of view 2 on this device (same shape).
-    temperature: τ > 0 (a Python number).
-    axis_name: mesh axis the batch is sharded over, or None (one device).
-
-  Returns:
-    Scalar float32: mean loss over this device's 2B anchors.
+  Returns (mean ℓ over this device's 2B anchors, the fraction of those anchors whose most similar other column
+  is their positive).
   """
   if not temperature > 0:
     raise ValueError(f"nt_xent: temperature must be > 0, got {temperature}")
@@ -96,7 +75,8 @@ def nt_xent(z1, z2, temperature, axis_name=None):
   pos_idx = jnp.concatenate([local + n, local])  # [2B]
   not_self = jnp.arange(2 * n)[None, :] != self_idx[:, None]  # [2B, 2N]
   loss = optax.softmax_cross_entropy_with_integer_labels(logits, pos_idx, where=not_self)
-  return jnp.mean(loss)
+  nearest = jnp.argmax(jnp.where(not_self, lax.stop_gradient(logits), -jnp.inf), axis=-1)
+  return jnp.mean(loss), jnp.mean(nearest == pos_idx)
 
 
 def fixmatch_loss(logits_weak, logits_strong, threshold):

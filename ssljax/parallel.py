@@ -1,8 +1,15 @@
-"""Device mesh, placement and multi-host helpers. Every train step is per-device code over the axis 'data'."""
+"""Device mesh, placement, global-batch row arithmetic and multi-host helpers.
 
+Every train step is per-device code over the mesh axis `AXIS`. A step draws its GLOBAL batch identically on every
+device and keeps its own rows, so 1 device and N devices see the same examples in the same global order.
+"""
+
+import functools
 import os
+import warnings
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.sharding import Mesh, NamedSharding
@@ -28,40 +35,74 @@ def maybe_initialize_distributed(force: bool = False):
   jax.distributed.initialize(**kwargs)
 
 
-def make_mesh(num_devices: int | None = None) -> Mesh:
-  """A 1-D mesh over all (or the first `num_devices`) devices, with axis name 'data'."""
-  devices = jax.devices()
-  if num_devices is not None:
+def make_mesh(num_devices: int | None = None, devices=None) -> Mesh:
+  """A 1-D mesh with axis `AXIS` over `devices` (default: all), or the first `num_devices` of them."""
+  devices = jax.devices() if devices is None else list(devices)
+  if num_devices:
     if not 1 <= num_devices <= len(devices):
       raise ValueError(f"num_devices={num_devices} but {len(devices)} devices are available")
     devices = devices[:num_devices]
+  if devices[0].platform == "cpu" and len(devices) > 1:
+    _check_cpu_threads(jax.local_device_count())
   return Mesh(np.array(devices), (AXIS,))
 
 
-def replicated(mesh: Mesh) -> NamedSharding:
+@functools.cache
+def _check_cpu_threads(local_devices: int):
+  """Warns once when XLA's CPU thread pool is too small for collectives over several CPU devices (docs/design.md)."""
+  from ssljax import _platform
+
+  pool = max(int(os.environ.get("NPROC") or 0) or (os.cpu_count() or 1), local_devices)
+  need = _platform.threads_for(local_devices)
+  if pool < need:
+    warnings.warn(
+      f"{local_devices} CPU devices on an XLA thread pool of {pool}: collectives can deadlock under load; "
+      f"start the process with NPROC={need} (ssljax.set_cpu_devices({local_devices}) does it)",
+      stacklevel=3,
+    )
+
+
+def replicated_sharding(mesh: Mesh) -> NamedSharding:
+  """The sharding of an array held whole on every device of the mesh."""
   return NamedSharding(mesh, P())
 
 
-def replicate(tree, mesh: Mesh):
-  """Puts host arrays on every device of the mesh (across hosts, each host passes the same values)."""
-  return jax.device_put(tree, replicated(mesh))
+def put_replicated(tree, mesh: Mesh):
+  """Copies host arrays whole onto every device of the mesh (across hosts, each host passes the same values)."""
+  return jax.device_put(tree, replicated_sharding(mesh))
 
 
-def shard_rows(x: np.ndarray, mesh: Mesh):
-  """Puts a host array sharded by its first axis over the mesh (the full array on every host)."""
+def put_rows(x: np.ndarray, mesh: Mesh):
+  """Puts a host array split by its first axis over the mesh (the full array on every host)."""
   sharding = NamedSharding(mesh, P(AXIS))
   return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
 
 
-def local_slice(x):
-  """This device's rows of a global-batch array computed identically on every device (inside shard_map).
+# ---------------------------------------------------------------- inside shard_map
 
-  Sampling the global batch on every device and slicing it makes the same global batch, and so the same result,
-  on 1 or N devices.
-  """
-  n = lax.axis_size(AXIS)
-  b = x.shape[0] // n
+
+def global_index(rows_per_device: int):
+  """Global positions of this device's rows: device d holds rows d·b .. d·b + b − 1 of the global batch."""
+  return lax.axis_index(AXIS) * rows_per_device + jnp.arange(rows_per_device)
+
+
+def local_slice(x):
+  """This device's rows of a global-batch array that every device computed identically."""
+  b = x.shape[0] // lax.axis_size(AXIS)
   return lax.dynamic_slice_in_dim(x, lax.axis_index(AXIS) * b, b)
+
+
+def gather(x, axis: int = 0):
+  """Every device's rows in global order (all_gather, tiled); differentiable: cotangents return to their owners."""
+  return lax.all_gather(x, AXIS, axis=axis, tiled=True)
+
+
+def global_mean(x, axis: int = 0):
+  """Mean over the GLOBAL batch of per-device rows (equal shard sizes)."""
+  return lax.pmean(jnp.mean(x, axis=axis), AXIS)
+
+
+# ---------------------------------------------------------------- evaluation over host arrays
 
 
 def batched_apply(fn, variables, x: np.ndarray, mesh: Mesh, batch_size: int = 1024) -> np.ndarray:
@@ -80,7 +121,7 @@ def batched_apply(fn, variables, x: np.ndarray, mesh: Mesh, batch_size: int = 10
     pad = chunk - len(part)
     if pad:
       part = np.concatenate([part, np.zeros((pad,) + part.shape[1:], part.dtype)])
-    out = jax.device_get(mapped(variables, shard_rows(part, mesh)))
+    out = jax.device_get(mapped(variables, put_rows(part, mesh)))
     outs.append(jax.tree.map(lambda o, keep=chunk - pad: o[:keep], out))
   return jax.tree.map(lambda *o: np.concatenate(o), *outs)
 

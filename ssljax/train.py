@@ -1,14 +1,13 @@
 """The one training loop every method plugs into.
 
-A method supplies a `Task`: how to initialise its variables, how one device samples + augments its share of the
-global batch from the dataset held on device, its loss, and its evaluation. This module turns that into a
-`state, data -> state, metrics` step that is per-device code `jax.shard_map`-ed over a 1-D mesh under `jax.jit`,
-and runs it with Orbax checkpoints, resume, SIGTERM handling, TensorBoard scalars and results.json.
+A method supplies a `Task` (see README.md, "Adding a method"): how to initialise its variables and its own state,
+how one device samples and augments its share of the global batch from the dataset held on device, its per-device
+loss, and its evaluation. This module turns that into a `state, data -> state, metrics` step that is per-device code
+`jax.shard_map`-ed over a 1-D mesh under `jax.jit`, and runs it with Orbax checkpoints, resume, SIGTERM handling,
+TensorBoard scalars and results.json.
 
-Gradient convention (../shared/PLATFORM-NOTES.md, "gradient trap"): inside shard_map with check_vma=True the
-gradient of a replicated parameter comes out already summed over devices. Each device therefore differentiates
-its share of the global loss, `local_mean / num_devices`; the implicit sum is then the gradient of the global
-mean. tests/test_train.py compares N-device with 1-device gradients to keep this true.
+Gradient convention (docs/design.md): inside shard_map the gradient of a replicated parameter comes out already
+summed over devices, so each device differentiates its share of the global loss, `local_mean / num_devices`.
 """
 
 import contextlib
@@ -20,7 +19,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -30,24 +29,57 @@ from jax import lax
 from jax.sharding import PartitionSpec as P
 
 from ssljax import checkpoint as ckpt_lib
-from ssljax import parallel, summary
+from ssljax import checks, parallel, summary
 from ssljax.errors import ConfigError, NonFiniteLossError, WorkdirError
 from ssljax.state import TrainState, update_ema
 
-COMMON_KEYS = ("seed", "num_labels", "total_steps", "batch_size", "eval_every", "checkpoint_every", "dataset", "method")
+DTYPES = ("float32", "bfloat16", "float64")
+
+# The knobs every training config has, under the same names, so sweeps work across methods.
+COMMON_CHECKS = {
+  "method": checks.Check(lambda v: isinstance(v, str) and bool(v), "a method name", ""),
+  "dataset": checks.Check(lambda v: isinstance(v, str) and bool(v), "a dataset name", ""),
+  "seed": checks.integer(0),
+  "num_labels": checks.Check(
+    lambda v: isinstance(v, int) and not isinstance(v, bool) and (v >= 1 or v == -1),
+    "a positive integer (or -1: every label)",
+    0,
+  ),
+  "total_steps": checks.POSITIVE_INT,
+  "batch_size": checks.POSITIVE_INT,
+  "eval_every": checks.POSITIVE_INT,
+  "checkpoint_every": checks.POSITIVE_INT,
+  "log_every": checks.POSITIVE_INT,
+  "keep_checkpoints": checks.POSITIVE_INT,
+  "num_devices": checks.NON_NEGATIVE_INT,
+  "ema_decay": checks.number(0, 1, hi_open=True),
+  "dtype": checks.one_of(*DTYPES),
+}
+COMMON_KEYS = tuple(COMMON_CHECKS)
+
+
+class LossOutput(NamedTuple):
+  """What a per-device loss returns beside the loss value."""
+
+  metrics: dict  # scalars, averaged over devices for logging; must hold "loss"
+  batch_stats: Any  # the new BatchNorm statistics ({} for models without)
+  method_state: Any = None  # the method's new own state; None keeps it unchanged
 
 
 @dataclasses.dataclass(frozen=True)
 class Task:
   """What a method gives the training loop.
 
-  init(key) -> variables ({'params': ..., 'batch_stats': ...}).
+  init(key) -> variables {'params': ..., 'batch_stats': ...}.
   sample(data, key) -> batch: per-device; draws the global batch from `data` (the arrays of `arrays`, on every
-    device) and returns this device's slice (see parallel.local_slice), augmented with per-example keys.
-  loss(params, batch_stats, batch, key, step) -> (loss, (new_batch_stats, metrics)): per-device, mean over the
-    local batch; BatchNorm uses axis_name='data' so its statistics are global.
-  evaluate(state, mesh, workdir, final) -> dict of host floats (e.g. test_accuracy); `final` is True for the
-    end-of-run evaluation (where costly extras such as pictures belong).
+    device) and returns this device's rows (parallel.local_slice), augmented with per-example keys.
+  loss(params, state, batch, key) -> (loss, LossOutput): per-device mean over the local batch; `state` is the whole
+    TrainState before the step (step, batch_stats, ema_params, method_state, ...). BatchNorm uses axis_name AXIS,
+    so its statistics are global; statistics the method keeps must be reduced over AXIS too.
+  evaluate(state, mesh, workdir, final) -> dict of host floats (test_accuracy, ...); `final` is True for the
+    end-of-run evaluation, where costly extras such as pictures belong.
+  init_method_state(variables) -> pytree: the method's own state at step 0 (traced in the jitted init).
+  after_update(state) -> state: per-device, after the optimiser step (momentum targets and the like).
   """
 
   init: Callable[[jax.Array], dict]
@@ -57,45 +89,66 @@ class Task:
   tx: optax.GradientTransformation
   arrays: dict
   images_per_step: int
+  init_method_state: Callable[[dict], Any] | None = None
+  after_update: Callable[[TrainState], TrainState] | None = None
   log_keys: tuple = ("loss",)
   info: dict = dataclasses.field(default_factory=dict)
 
 
-def validate_config(config):
-  missing = [k for k in COMMON_KEYS if k not in config]
-  if missing:
-    raise ConfigError(f"config lacks the common keys {missing}")
-  for key in ("total_steps", "batch_size", "eval_every", "checkpoint_every"):
-    if not isinstance(config[key], int) or config[key] < 1:
-      raise ConfigError(f"config.{key} must be a positive integer, got {config[key]!r}")
+def check_config(config, method):
+  """Every config check of a run, before anything touches the workdir: the common knobs, then the method's own
+  (its CHECKS table and its optional check_config hook for rules that tie several keys together)."""
+  checks.validate(config, COMMON_CHECKS)
+  checks.validate(config, getattr(method, "CHECKS", {}))
+  hook = getattr(method, "check_config", None)
+  if hook is not None:
+    hook(config)
 
 
-def init_state(task: Task, seed: int, mesh=None) -> TrainState:
+def precision(config):
+  """The context a run traces and runs in: 64-bit JAX for dtype='float64' (used by the equality tests)."""
+  return jax.enable_x64(True) if config.get("dtype") == "float64" else contextlib.nullcontext()
+
+
+def init_state(task: Task, seed: int, mesh=None, ema: bool = False) -> TrainState:
   """The initial state, built in one jitted call (op-by-op initialisation compiles every op on its own).
 
   With a mesh, the state is created replicated on all its devices (on every host, for multi-host meshes).
   """
 
-  @functools.partial(jax.jit, out_shardings=parallel.replicated(mesh) if mesh is not None else None)
+  @functools.partial(jax.jit, out_shardings=parallel.replicated_sharding(mesh) if mesh is not None else None)
   def init(init_key, rng):
     variables = task.init(init_key)
     params = variables["params"]
+    # flax keeps BatchNorm statistics in float32 whatever the parameters; a float64 run keeps them in float64.
+    param_dtype = jnp.result_type(*jax.tree.leaves(params))
+    variables = {**variables, "batch_stats": _cast_floats(variables.get("batch_stats", {}), param_dtype)}
+    method_state = task.init_method_state(variables) if task.init_method_state else {}
     return TrainState(
       step=jnp.zeros((), jnp.int32),
       params=params,
       batch_stats=variables.get("batch_stats", {}),
       opt_state=task.tx.init(params),
-      ema_params=params,
+      ema_params=jax.tree.map(jnp.copy, params) if ema else {},
+      method_state=method_state,
       rng=rng,
     )
 
-  # Initialisers draw with an 'rbg' key: XLA compiles threefry's many large draws 5x slower (15 s vs 3 s here).
+  # Initialisers draw with an 'rbg' key: XLA compiles threefry's many large draws 5x slower.
   # The step's own randomness (small per-example draws) keeps the default threefry key.
   return init(jax.random.key(seed, impl="rbg"), jax.random.key(seed))
 
 
-def make_step(task: Task, mesh, ema_decay: float | None):
-  """The jitted, shard_mapped train step `state, data -> state, metrics`."""
+def _cast_floats(tree, dtype):
+  return jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
+
+
+def _same_dtypes(new, old):
+  return jax.tree.map(lambda n, o: n.astype(o.dtype), new, old)
+
+
+def make_step(task: Task, mesh, ema_decay: float | None, donate: bool = True):
+  """The jitted, shard_mapped train step `state, data -> state, metrics` (the state is donated unless told not)."""
 
   def per_device(state: TrainState, data):
     n = lax.axis_size(parallel.AXIS)
@@ -103,20 +156,32 @@ def make_step(task: Task, mesh, ema_decay: float | None):
     batch = task.sample(data, sample_key)
 
     def share_of_global_loss(params):
-      loss, (batch_stats, metrics) = task.loss(params, state.batch_stats, batch, loss_key, state.step)
-      return loss / n, (batch_stats, metrics)
+      loss, out = task.loss(params, state, batch, loss_key)
+      return loss / n, out
 
-    grads, (batch_stats, metrics) = jax.grad(share_of_global_loss, has_aux=True)(state.params)
+    grads, out = jax.grad(share_of_global_loss, has_aux=True)(state.params)
     updates, opt_state = task.tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
-    ema = update_ema(state.ema_params, params, state.step, ema_decay) if ema_decay else params
-    metrics = lax.pmean(metrics, parallel.AXIS)
-    new_state = state.replace(
-      step=state.step + 1, params=params, batch_stats=batch_stats, opt_state=opt_state, ema_params=ema
+    ema = update_ema(state.ema_params, params, state.step, ema_decay) if ema_decay else state.ema_params
+    # New values keep their initial dtypes, so the step's input and output types agree (one compile).
+    batch_stats = _same_dtypes(out.batch_stats, state.batch_stats)
+    method_state = (
+      state.method_state if out.method_state is None else _same_dtypes(out.method_state, state.method_state)
     )
-    return new_state, metrics
+    new_state = state.replace(
+      step=state.step + 1,
+      params=params,
+      batch_stats=batch_stats,
+      opt_state=opt_state,
+      ema_params=ema,
+      method_state=method_state,
+    )
+    if task.after_update is not None:
+      new_state = task.after_update(new_state)
+    return new_state, lax.pmean(out.metrics, parallel.AXIS)
 
-  return jax.jit(jax.shard_map(per_device, mesh=mesh, in_specs=(P(), P()), out_specs=(P(), P())))
+  mapped = jax.shard_map(per_device, mesh=mesh, in_specs=(P(), P()), out_specs=(P(), P()))
+  return jax.jit(mapped, donate_argnums=(0,) if donate else ())
 
 
 @functools.cache
@@ -141,12 +206,21 @@ def _check_workdir(workdir: str):
     raise WorkdirError(f"workdir {workdir!r} is not writable: {e.strerror or e}") from None
 
 
-def _write_json(path: str, obj: dict):
+def write_json(path: str, obj: dict):
+  """Writes atomically (a killed process never leaves half a file)."""
   tmp = f"{path}.tmp"
   with open(tmp, "w") as f:
     json.dump(obj, f, indent=2, sort_keys=True)
     f.write("\n")
   os.replace(tmp, path)
+
+
+def read_results(workdir: str) -> dict | None:
+  path = os.path.join(workdir, "results.json")
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
 
 
 class _Preemption:
@@ -175,57 +249,66 @@ class Preempted(SystemExit):
   pass
 
 
-def _format_metrics(metrics: dict, keys) -> str:
-  return " | ".join(f"{k} {metrics[k]:.4f}" for k in keys if k in metrics)
+def _format(scalars: dict, keys) -> str:
+  return " | ".join(f"{k} {scalars[k]:.4f}" for k in keys if k in scalars)
 
 
-def train_and_evaluate(config, workdir: str, build: Callable[[Any], Task], eval_only: bool = False) -> dict:
-  """Trains (or resumes) the run described by `config` in `workdir`; returns and writes results.json.
+def median_of_last(history: list, key: str = "test_accuracy", n: int = 5):
+  values = [h[key] for h in history if key in h][-n:]
+  return float(np.median(values)) if values else None
+
+
+def train_and_evaluate(config, workdir: str, method, eval_only: bool = False) -> dict:
+  """Trains (or resumes) the run described by `config` in `workdir` with `method` (a module of ssljax.methods:
+  CHECKS, build(config) -> Task); writes and returns results.json.
 
   eval_only: evaluate the latest checkpoint in `workdir` (which must exist) and write results.json, no training.
   """
-  validate_config(config)
-  _check_workdir(workdir)
-  is_main = jax.process_index() == 0
-  results_path = os.path.join(workdir, "results.json")
+  check_config(config, method)
+  with precision(config):
+    return _train_and_evaluate(config, workdir, method, eval_only)
+
+
+def _train_and_evaluate(config, workdir, method, eval_only):
   mesh = parallel.make_mesh(config.get("num_devices") or None)
   if config.batch_size % mesh.size:
     raise ConfigError(f"batch_size={config.batch_size} must be divisible by the number of devices ({mesh.size})")
-
+  task = method.build(config)  # data problems surface here, before the workdir is touched
+  _check_workdir(workdir)
+  is_main = jax.process_index() == 0
+  results_path = os.path.join(workdir, "results.json")
   checkpoints = ckpt_lib.Checkpoints(
     os.path.join(os.path.abspath(workdir), "checkpoints"), config, max_to_keep=config.get("keep_checkpoints", 3)
   )
   latest = checkpoints.latest_step()
-  wall_before = 0.0
+  meta = {}
   if latest is not None:
     checkpoints.check_compatible(latest)
-    wall_before = checkpoints.read_meta(latest).get("wall_seconds", 0.0)
+    meta = checkpoints.read_meta(latest)
   elif eval_only:
     checkpoints.close()
     raise WorkdirError(f"nothing to evaluate: workdir {workdir!r} holds no checkpoint; train first")
 
-  task = build(config)
   ema_decay = config.get("ema_decay", 0.0) or None
-  state = init_state(task, config.seed, mesh)
+  state = init_state(task, config.seed, mesh, ema=bool(ema_decay))
   if latest is not None:
-    state = checkpoints.restore(latest, state)
+    state = checkpoints.restore(latest, state, parallel.replicated_sharding(mesh))
     print(f"resumed from checkpoint at step {latest} in {workdir}", flush=True)
   start = int(jax.device_get(state.step))
-  total = config.total_steps
-  if eval_only:
-    total = start
+  total = start if eval_only else config.total_steps
+  wall_before = meta.get("wall_seconds", 0.0)
+  history = list(meta.get("eval_history", []))  # evaluations during training, for median_last5
 
   if start >= total and os.path.exists(results_path) and not eval_only:
     checkpoints.close()
-    with open(results_path) as f:
-      results = json.load(f)
+    results = read_results(workdir)
     print(f"run already finished at step {start}: {json.dumps(results)}", flush=True)
     return results
 
-  data = parallel.replicate(task.arrays, mesh)
+  data = parallel.put_replicated(task.arrays, mesh)
   step_fn = make_step(task, mesh, ema_decay)
   writer = summary.ScalarWriter(workdir, enabled=is_main)
-  log_every = config.get("log_every", 50)
+  log_every = config.log_every
   t_start = time.time()
   pending = []  # (step, device metrics) not yet checked for finiteness
   last_log_time, last_log_step = time.time(), start
@@ -239,6 +322,10 @@ def train_and_evaluate(config, workdir: str, build: Callable[[Any], Task], eval_
         raise NonFiniteLossError(f"non-finite loss ({m['loss']}) at step {s}; stopping ({good} in {workdir})")
     pending.clear()
     return fetched[-1] if fetched else None
+
+  def save(done):
+    wall = wall_before + time.time() - t_start
+    checkpoints.save(done, state, meta={"wall_seconds": wall, "eval_history": history}, force=True)
 
   try:
     with _Preemption() as preemption:
@@ -255,20 +342,22 @@ def train_and_evaluate(config, workdir: str, build: Callable[[Any], Task], eval_
           scalars["images_per_sec"] = rate * task.images_per_step
           writer.write(done, scalars)
           if is_main:
+            eta = summary.format_eta((total - done) / rate)
             print(
-              f"step {done}/{total} | {_format_metrics(scalars, task.log_keys)} | "
-              f"{scalars['images_per_sec']:.0f} img/s | ETA {summary.format_eta((total - done) / rate)}",
+              f"step {done}/{total} | {_format(scalars, task.log_keys)} | "
+              f"{scalars['images_per_sec']:.0f} img/s | ETA {eta}",
               flush=True,
             )
-        if done % config.checkpoint_every == 0 or done == total or preemption.requested:
-          check_pending()
-          checkpoints.save(done, state, meta={"wall_seconds": wall_before + time.time() - t_start}, force=True)
-          last_good = done
         if done % config.eval_every == 0 and done != total:
           evals = task.evaluate(state, mesh, workdir, False)
+          history.append({"step": done, **evals})
           writer.write(done, evals)
           if is_main:
             print(f"eval step {done}: " + ", ".join(f"{k} {v:.4f}" for k, v in evals.items()), flush=True)
+        if done % config.checkpoint_every == 0 or done == total or preemption.requested:
+          check_pending()
+          save(done)
+          last_good = done
         if preemption.requested:
           checkpoints.close()
           writer.close()
@@ -297,9 +386,12 @@ def train_and_evaluate(config, workdir: str, build: Callable[[Any], Task], eval_
     **task.info,
     **evals,
   }
+  median = median_of_last(history + [evals])
+  if median is not None:
+    results["test_accuracy_median_last5"] = median
   if start:
     results["resumed_from_step"] = start
   if is_main:
-    _write_json(results_path, results)
+    write_json(results_path, results)
     print("results: " + json.dumps(results), flush=True)
   return results

@@ -1,10 +1,31 @@
-"""Tiny configs shared by the tests: small shapes so each compile takes seconds."""
+"""Shared test helpers: configs shrunk to tiny shapes (each compile takes seconds), a few steps on a mesh."""
 
+import json
 import os
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
+
+# Every training config shrinks the same way: whichever of these keys it has.
+TINY = {
+  "batch_size": 8,
+  "total_steps": 4,
+  "checkpoint_every": 2,
+  "eval_every": 1000,
+  "log_every": 2,
+  "warmup_steps": 1,
+  "model_kwargs.width": 4,
+  "mu": 2,
+  "num_augment": 2,
+  "proj_dim": 8,
+  "proj_hidden_dim": 8,
+  "head_hidden_dim": 8,
+  "alignment_steps": 4,
+}
+# ... and so that every loss term moves the parameters from the first step (a term that is switched off would also
+# match between 1 and N devices): low confidence thresholds, no ramp-ups, weights that matter.
+LIVE = {"threshold": 0.05, "rampup_steps": 0, "lambda_u": 10.0}
 
 
 def load_config(name: str, **overrides):
@@ -14,52 +35,68 @@ def load_config(name: str, **overrides):
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   config = module.get_config()
-  for key, value in overrides.items():
-    target = config
-    *parents, leaf = key.split(".")
-    for p in parents:
-      target = target[p]
-    target[leaf] = value
+  with config.ignore_type():
+    for key, value in overrides.items():
+      target = config
+      *parents, leaf = key.split(".")
+      for p in parents:
+        target = target[p]
+      target[leaf] = value
   return config
 
 
-TINY_FIXMATCH = {
-  "batch_size": 8,
-  "mu": 2,
-  "total_steps": 4,
-  "checkpoint_every": 2,
-  "eval_every": 1000,
-  "log_every": 2,
-  "model_kwargs.width": 4,
-}
+def _has(config, key):
+  target = config
+  for part in key.split("."):
+    if part not in target:
+      return False
+    target = target[part]
+  return True
+
+
+def tiny_config(method: str, live: bool = True, **overrides):
+  """configs/<method>_digits.py at tiny shapes (and with every loss term live unless live=False)."""
+  config = load_config(f"{method}_digits")
+  shrink = {**TINY, **(LIVE if live else {})}
+  return load_config(f"{method}_digits", **{**{k: v for k, v in shrink.items() if _has(config, k)}, **overrides})
 
 
 def tiny_fixmatch(**overrides):
-  return load_config("fixmatch_digits", **{**TINY_FIXMATCH, **overrides})
+  return tiny_config("fixmatch", live=False, **overrides)
 
 
-TINY_ARGS = [f"--config.{k}={v}" for k, v in TINY_FIXMATCH.items()]
+TINY_ARGS = [f"--config.{k}={v}" for k, v in TINY.items() if _has(load_config("fixmatch_digits"), k)]
 
 
-def run_steps(task, num_devices, steps, ema_decay=0.999):
-  """`steps` train steps of `task` on a mesh of the first `num_devices` devices; (host state, host metrics)."""
+def run_steps(config_or_task, num_devices, steps, ema_decay=0.999):
+  """`steps` train steps on a mesh of the first `num_devices` devices; returns (host state, host metrics).
+
+  Given a config, builds the task and runs in the config's precision (float64 for dtype='float64').
+  """
   import jax
 
-  from ssljax import parallel, train
+  from ssljax import methods, parallel, train
 
-  mesh = parallel.make_mesh(num_devices)
-  state = train.init_state(task, seed=0, mesh=mesh)
-  data = parallel.replicate(task.arrays, mesh)
-  step = train.make_step(task, mesh, ema_decay=ema_decay)
-  metrics = []
-  for _ in range(steps):
-    state, m = step(state, data)
-    metrics.append(jax.device_get(m))
-  return jax.device_get(state), metrics
+  if isinstance(config_or_task, train.Task):
+    task, context, seed = config_or_task, train.precision({}), 0
+  else:
+    config = config_or_task
+    context, seed = train.precision(config), config.seed
+    ema_decay = config.get("ema_decay") or None
+  with context:
+    if not isinstance(config_or_task, train.Task):
+      task = methods.get(config.method).build(config)
+    mesh = parallel.make_mesh(num_devices)
+    state = train.init_state(task, seed=seed, mesh=mesh, ema=bool(ema_decay))
+    data = parallel.put_replicated(task.arrays, mesh)
+    step = train.make_step(task, mesh, ema_decay=ema_decay)
+    metrics = []
+    for _ in range(steps):
+      state, m = step(state, data)
+      metrics.append(jax.device_get(m))
+    return jax.device_get(state), metrics
 
 
 def read_json(path):
-  import json
-
   with open(path) as f:
     return json.load(f)

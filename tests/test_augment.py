@@ -121,16 +121,6 @@ def test_deterministic_ops():
     np.testing.assert_array_equal(out['rot'][k], np.rot90(rgb, k, axes=(0, 1)))
 
 
-def test_normalize():
-  images = np.array([0, 51, 255], np.uint8).reshape(1, 1, 3, 1)
-  out = augment.normalize(images, (0.2,), (0.5,))
-  assert out.dtype == jnp.float32
-  np.testing.assert_allclose(np.asarray(out).ravel(), [-0.4, 0.0, 1.6], atol=1e-6)
-  np.testing.assert_allclose(augment.normalize(images / 255.0, (0.2,), (0.5,)), out, atol=1e-6)
-  rgb = np.full((2, 4, 4, 3), 255, np.uint8)
-  np.testing.assert_allclose(augment.normalize(rgb, (0.5, 0.25, 0.0), (0.5, 0.25, 1.0))[0, 0, 0], [1, 3, 1])
-
-
 def test_strong_unknown_style():
   with pytest.raises(ValueError, match='randaugment'):
     augment.strong(jax.random.key(0), jnp.zeros((8, 8, 1)), allow_flip=False, max_shift=1.0, style='ctaugment')

@@ -4,10 +4,11 @@ import glob
 import os
 
 import pytest
-from helpers import REPO, load_config
 
-from ssljax import data, jobs, models
+from ssljax import data, jobs, methods, models, train
 from ssljax.train import COMMON_KEYS
+
+from helpers import REPO, load_config
 
 CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, "configs", "*.py")))
 
@@ -15,12 +16,13 @@ CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, 
 @pytest.mark.parametrize("name", CONFIGS)
 def test_config(name):
   config = load_config(name)
-  assert config.method in jobs.JOBS
+  assert config.method in jobs.names()
   assert config.dataset in data.DATASETS
   if config.method != "cluster_demo":
     for key in COMMON_KEYS:
       assert key in config, key
     assert config.model in models.ENCODERS
+    train.check_config(config, methods.get(config.method))
 
 
 def test_fixmatch_cifar10_is_the_paper_recipe():

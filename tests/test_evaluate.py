@@ -1,4 +1,4 @@
-"""Tests for ssljax.evaluate on raw digits pixels against REFERENCES.md figures.
+"""Tests for ssljax.evaluate on raw digits pixels against the published raw-pixel baselines.
 
 Split: stratified 80/20 (random_state 0), pixels / 16; 40 labels = 4 per
 class, one `np.random.default_rng(seed)` per seed, `rng.choice` per class in

@@ -4,10 +4,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from helpers import load_config
 
 from ssljax import losses, optim
 from ssljax.state import ema_decay, update_ema
+
+from helpers import load_config
 
 
 def test_fixmatch_loss_masks_and_stops_gradient():

@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+
 from helpers import REPO, TINY_ARGS, read_json
 
 LAUNCH = [sys.executable, os.path.join(REPO, "launch.py")]
@@ -40,6 +41,14 @@ def assert_one_error_line(proc, *needles):
 def test_bad_input_one_error_line(tmp_path, args, needles):
   proc = launch(*FIXMATCH, "--workdir", str(tmp_path / "w"), *args)
   assert_one_error_line(proc, *needles)
+
+
+def test_eval_only_on_a_demo_job_is_one_error_line(tmp_path):
+  proc = launch(
+    "--config", os.path.join(REPO, "configs", "cluster_digits.py"), "--workdir", str(tmp_path / "w"), "--eval_only"
+  )
+  assert_one_error_line(proc, "--eval_only", "cluster_demo", "demo job")
+  assert not (tmp_path / "w").exists()
 
 
 def test_unwritable_workdir(tmp_path):

@@ -36,7 +36,7 @@ def numpy_variables(model, x):
 
 
 def torch_wrn_params(depth, widen, num_classes):
-  """Parameter count of shared/torchref/models.py's WideResNet, by formula (torch not installed)."""
+  """Parameter count of benchmarks/torch_models.py's WideResNet, by formula (torch not installed)."""
   n = (depth - 4) // 6
   ch = [16, 16 * widen, 32 * widen, 64 * widen]
   total = 3 * 16 * 9
@@ -50,7 +50,7 @@ def torch_wrn_params(depth, widen, num_classes):
 
 
 def torch_resnet18_params():
-  """Parameter count of shared/torchref/models.py's ResNet18Cifar (backbone, no fc)."""
+  """Parameter count of benchmarks/torch_models.py's ResNet18Cifar (backbone, no fc)."""
   total, cin = 3 * 64 * 9 + 2 * 64, 64
   for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
     for s in [stride, 1]:
@@ -82,11 +82,13 @@ def test_param_counts_match_torch_reference():
   ],
 )
 def test_feature_shapes(name, shape, dim):
-  model = models.Classifier(models.get_encoder(name), 7)
+  encoder = models.get_encoder(name)
+  model = models.Classifier(encoder, 7)
   variables = abstract_variables(model, shape)
   x = jnp.zeros(shape)
   logits = jax.eval_shape(lambda v: model.apply(v, x, train=False), variables)
-  feats = jax.eval_shape(lambda v: model.apply(v, x, method='features'), variables)
+  enc_vars = lambda v: {k: v[k]['encoder'] for k in v}
+  feats = jax.eval_shape(lambda v: encoder.apply(enc_vars(v), x, train=False), variables)
   assert logits.shape == (shape[0], 7) and feats.shape == (shape[0], dim)
   assert feats.dtype == jnp.float32
 
@@ -107,9 +109,14 @@ def test_get_encoder_unknown():
     models.get_encoder('vgg')
 
 
+F64 = {'dtype': jnp.float64, 'param_dtype': jnp.float64}
+
+
+@jax.enable_x64(True)
 def test_cnn_batchnorm_train_and_eval():
-  model = models.Classifier(models.CNN(width=4, bn_momentum=0.9), 10)
-  x = np.random.default_rng(1).uniform(size=(8, 8, 8, 1)).astype(np.float32)
+  # float64: the only differences from the direct computation are summation orders (~1e-15 relative).
+  model = models.Classifier(models.CNN(width=4, bn_momentum=0.9, **F64), 10, **F64)
+  x = np.random.default_rng(1).uniform(size=(8, 8, 8, 1))
   variables = numpy_variables(model, x)
   assert param_count(variables['params']) == (9 * 4 + 9 * 4 * 8 + 9 * 8 * 16 + 2 * (4 + 8 + 16) + 16 * 10 + 10)
   logits, updates = jax.jit(lambda v, x: model.apply(v, x, train=True, mutable=['batch_stats']))(variables, x)
@@ -119,22 +126,25 @@ def test_cnn_batchnorm_train_and_eval():
   h = jax.lax.conv_general_dilated(
     x, variables['params']['encoder']['Conv_0']['kernel'], (1, 1), 'SAME', dimension_numbers=('NHWC', 'HWIO', 'NHWC')
   )
-  np.testing.assert_allclose(new['mean'], 0.9 * stats['mean'] + 0.1 * h.mean((0, 1, 2)), rtol=1e-4, atol=1e-6)
-  np.testing.assert_allclose(new['var'], 0.9 * stats['var'] + 0.1 * h.var((0, 1, 2)), rtol=1e-4, atol=1e-6)
+  np.testing.assert_allclose(new['mean'], 0.9 * stats['mean'] + 0.1 * h.mean((0, 1, 2)), rtol=1e-12, atol=1e-14)
+  np.testing.assert_allclose(new['var'], 0.9 * stats['var'] + 0.1 * h.var((0, 1, 2)), rtol=1e-12, atol=1e-14)
   # Eval mode: deterministic and each example independent of the rest of the batch.
   evaluate = jax.jit(lambda v, x: model.apply(v, x, train=False))
   a = evaluate(variables, x)
   b = evaluate(variables, x[::-1])[::-1]
-  np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
   np.testing.assert_array_equal(a, evaluate(variables, x))
 
 
-def test_batchnorm_axis_name_in_shard_map():
-  devices = jax.devices()
-  mesh = jax.make_mesh((len(devices),), ('data',))
-  model = models.Classifier(models.get_encoder('cnn', width=4, axis_name='data'), 10)
-  reference = models.Classifier(models.get_encoder('cnn', width=4), 10)
-  x = np.random.default_rng(1).normal(size=(2 * len(devices), 8, 8, 1)).astype(np.float32)
+@jax.enable_x64(True)
+@pytest.mark.parametrize('n', [2, 4, 8])
+def test_batchnorm_axis_name_in_shard_map(n):
+  if jax.device_count() < n:
+    pytest.skip(f'needs {n} devices')
+  mesh = jax.make_mesh((n,), ('data',))
+  model = models.Classifier(models.get_encoder('cnn', width=4, axis_name='data', **F64), 10, **F64)
+  reference = models.Classifier(models.get_encoder('cnn', width=4, **F64), 10, **F64)
+  x = np.random.default_rng(1).normal(size=(2 * n, 8, 8, 1))
   variables = numpy_variables(reference, x)
 
   def step(v, x):
@@ -145,8 +155,8 @@ def test_batchnorm_axis_name_in_shard_map():
   ref_logits, ref_updates = jax.jit(lambda v, x: reference.apply(v, x, train=True, mutable=['batch_stats']))(
     variables, x
   )
-  np.testing.assert_allclose(logits, ref_logits, rtol=1e-4, atol=1e-5)
-  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6), updates, ref_updates)
+  np.testing.assert_allclose(logits, ref_logits, rtol=1e-12, atol=1e-13)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14), updates, ref_updates)
 
 
 def test_initializer_variances():
@@ -171,7 +181,7 @@ def test_initializer_variances():
 
 
 def torch_wrn_state(depth, widen, num_classes, seed=0):
-  """A state dict named and shaped as shared/torchref/models.py's WideResNet, filled by numpy."""
+  """A state dict named and shaped as benchmarks/torch_models.py's WideResNet, filled by numpy."""
   n = (depth - 4) // 6
   ch = [16, 16 * widen, 32 * widen, 64 * widen]
   bn = lambda p, c: [
@@ -228,7 +238,7 @@ def flax_wrn_variables(state, num_blocks):
   return {'params': {'encoder': params, 'head': head}, 'batch_stats': {'encoder': stats}}
 
 
-# Logits of shared/torchref/models.py's WideResNet(10, 1, 10) loaded with torch_wrn_state(10, 1, 10)
+# Logits of benchmarks/torch_models.py's WideResNet(10, 1, 10) loaded with torch_wrn_state(10, 1, 10)
 # on WRN_INPUT (NCHW there), eval and train mode. To regenerate with a PyTorch install:
 #   m = WideResNet(10, 1, 10); m.load_state_dict({k: torch.tensor(v) for k, v in state.items()}, strict=False)
 #   m.eval(); m(torch.tensor(x_nchw)); m.train(); m(torch.tensor(x_nchw))
@@ -243,12 +253,14 @@ TORCH_WRN_TRAIN = [
 ]
 
 
+@jax.enable_x64(True)
 def test_wrn_matches_torch_reference():
   # Same weights as the PyTorch reference gives the same logits: the architecture (pre-activation
-  # order, activate_before_residual, shortcuts, padding, BN epsilon, final BN) is the reference's.
-  model = models.Classifier(models.WideResNet(depth=10, widen=1), 10)
-  variables = flax_wrn_variables(torch_wrn_state(10, 1, 10), num_blocks=3)
-  x = WRN_INPUT().transpose(0, 2, 3, 1)
+  # order, activate_before_residual, shortcuts, padding, BN epsilon, final BN) is the reference's. Ours runs in
+  # float64, so the tolerance only has to cover the recorded float32 reference (and its 6 printed decimals).
+  model = models.Classifier(models.WideResNet(depth=10, widen=1, **F64), 10, **F64)
+  variables = jax.tree.map(lambda a: a.astype(np.float64), flax_wrn_variables(torch_wrn_state(10, 1, 10), 3))
+  x = WRN_INPUT().transpose(0, 2, 3, 1).astype(np.float64)
   abstract = jax.eval_shape(lambda: model.init(jax.random.key(0), x, train=False))
   assert jax.tree.structure(abstract) == jax.tree.structure(variables)
 
@@ -262,7 +274,7 @@ def test_wrn_matches_torch_reference():
 
 
 def torch_resnet18_state(seed=0):
-  """A state dict named and shaped as shared/torchref/models.py's ResNet18Cifar, filled by numpy."""
+  """A state dict named and shaped as benchmarks/torch_models.py's ResNet18Cifar, filled by numpy."""
   bn = lambda p, c: [
     (f'{p}.weight', (c,)),
     (f'{p}.bias', (c,)),
@@ -301,7 +313,7 @@ def flax_resnet18_variables(state):
   return {'params': params, 'batch_stats': stats}
 
 
-# First 6 features of shared/torchref/models.py's ResNet18Cifar loaded with torch_resnet18_state()
+# First 6 features of benchmarks/torch_models.py's ResNet18Cifar loaded with torch_resnet18_state()
 # on WRN_INPUT, eval and train mode (regenerate as TORCH_WRN_* above).
 TORCH_R18_EVAL = [
   [0.959911, 1.203569, 5.559634, 1.855920, 0.190468, 2.543634],
@@ -313,10 +325,11 @@ TORCH_R18_TRAIN = [
 ]
 
 
+@jax.enable_x64(True)
 def test_resnet18_matches_torch_reference():
-  model = models.ResNet18()
-  variables = flax_resnet18_variables(torch_resnet18_state())
-  x = WRN_INPUT().transpose(0, 2, 3, 1)
+  model = models.ResNet18(**F64)
+  variables = jax.tree.map(lambda a: a.astype(np.float64), flax_resnet18_variables(torch_resnet18_state()))
+  x = WRN_INPUT().transpose(0, 2, 3, 1).astype(np.float64)
   abstract = jax.eval_shape(lambda: model.init(jax.random.key(0), x, train=False))
   assert jax.tree.structure(abstract) == jax.tree.structure(variables)
 

@@ -5,10 +5,10 @@ import socket
 import subprocess
 import sys
 
-from helpers import REPO, TINY_ARGS, read_json, tiny_fixmatch
-
 from ssljax import train
 from ssljax.methods import fixmatch
+
+from helpers import REPO, TINY_ARGS, read_json, tiny_fixmatch
 
 
 def _free_port():
@@ -54,7 +54,7 @@ def test_two_processes_match_single_process(tmp_path):
   multi = read_json(workdir / "results.json")
   assert multi["num_devices"] == 4 and multi["num_processes"] == 2
 
-  single = train.train_and_evaluate(tiny_fixmatch(), str(tmp_path / "single"), fixmatch.build)
+  single = train.train_and_evaluate(tiny_fixmatch(num_devices=4), str(tmp_path / "single"), fixmatch)
   assert single["num_devices"] == 4 and single["num_processes"] == 1
   # Same global batch and computation; only the all-reduce implementation differs (gloo vs in-process).
   assert abs(multi["test_accuracy"] - single["test_accuracy"]) <= 2 / 360

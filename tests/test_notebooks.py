@@ -6,6 +6,7 @@ import os
 
 import matplotlib
 import pytest
+
 from helpers import REPO
 
 matplotlib.use("Agg")

@@ -6,24 +6,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import load_config, read_json
 
 from ssljax import augment, train
 from ssljax.errors import ConfigError
 from ssljax.methods import representation, rotnet
 
-TINY = {
-  "batch_size": 8,
-  "total_steps": 2,
-  "checkpoint_every": 2,
-  "eval_every": 1000,
-  "log_every": 1,
-  "model_kwargs.width": 4,
-}
+from helpers import read_json, tiny_config
 
 
 def tiny_rotnet(**overrides):
-  return load_config("rotnet_digits", **{**TINY, **overrides})
+  return tiny_config("rotnet", **overrides)
 
 
 def test_rotations_on_device_and_host_agree():
@@ -39,9 +31,9 @@ def test_rotations_on_device_and_host_agree():
 
 def test_run_writes_rotation_and_random_init_results(tmp_path):
   workdir = str(tmp_path / "w")
-  train.train_and_evaluate(tiny_rotnet(probe_layers=("BatchNorm_1", "BatchNorm_2")), workdir, rotnet.build)
+  train.train_and_evaluate(tiny_rotnet(probe_layers=("BatchNorm_1", "BatchNorm_2")), workdir, rotnet)
   out = read_json(os.path.join(workdir, "results.json"))
-  assert out["method"] == "rotnet" and out["steps"] == 2
+  assert out["method"] == "rotnet" and out["steps"] == 4
   for key in (
     "linear_probe_accuracy",
     "linear_probe_accuracy_all",
@@ -68,8 +60,6 @@ def test_probe_layers_pool_inner_outputs():
     representation.encoder_features(encoder, enc, x, ("NoSuchLayer",))
 
 
-def test_bad_head_and_probe_layer():
-  with pytest.raises(ConfigError, match="head='deep'"):
-    rotnet.build(tiny_rotnet(head="deep"))
+def test_bad_probe_layer():
   with pytest.raises(ConfigError, match="'Conv_9' is not a submodule"):
     rotnet.build(tiny_rotnet(probe_layers=("Conv_9",)))

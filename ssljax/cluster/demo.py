@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 from sklearn import datasets, decomposition, metrics  # noqa: E402
 
 from ssljax.cluster import estimators, kmeans  # noqa: E402
+from ssljax.errors import ConfigError  # noqa: E402
 
 
 def _scores(y, labels):
@@ -51,9 +52,9 @@ def quantize(image, n_colors, n_sample, seed):
 
 
 def run(config, workdir):
-  os.makedirs(workdir, exist_ok=True)
   if config.dataset != 'digits':
-    raise ValueError(f"cluster_demo supports dataset='digits', got {config.dataset!r}.")
+    raise ConfigError(f"cluster_demo supports dataset='digits', got {config.dataset!r}")
+  os.makedirs(workdir, exist_ok=True)
   x, y = datasets.load_digits(return_X_y=True)
   x = (x / 16.0).astype(np.float32)
   k, seed = config.n_clusters, config.seed

@@ -4,8 +4,10 @@ import dataclasses
 
 import numpy as np
 
+from ssljax.errors import UserError
 
-class DataError(ValueError):
+
+class DataError(UserError, ValueError):
   """A user-facing data problem; the message names the problem and the fix."""
 
 

@@ -1,1 +1,26 @@
-"""One module per training method; each exposes build(config) -> train.Task and run(config, workdir)."""
+"""The training methods: config.method -> the module that implements it.
+
+A method module provides
+  CHECKS              {config key: checks.Check} for its own knobs, validated before anything runs;
+  build(config)       -> train.Task;
+  check_config(config) (optional) for rules that tie several keys together.
+Registering it here is all the training loop, launch.py and the shared tests (tests/test_methods.py) need.
+"""
+
+import importlib
+
+from ssljax.errors import ConfigError
+
+METHODS = {
+  "supervised": "ssljax.methods.supervised",
+  "fixmatch": "ssljax.methods.fixmatch",
+  "mixmatch": "ssljax.methods.mixmatch",
+  "simclr": "ssljax.methods.simclr",
+  "rotnet": "ssljax.methods.rotnet",
+}
+
+
+def get(name: str):
+  if name not in METHODS:
+    raise ConfigError(f"unknown method {name!r}; choose one of {', '.join(sorted(METHODS))}")
+  return importlib.import_module(METHODS[name])

@@ -1,4 +1,5 @@
-"""Pieces the classification methods share: data split, model, normalisation, augmentation, evaluation."""
+"""Pieces the methods share: data split, model, precision, normalisation, augmentation, the train-mode forward,
+global-batch sampling and the classifier evaluation."""
 
 import functools
 
@@ -27,29 +28,59 @@ def unlabelled_arrays(ds, unlabelled_idx):
   return x_u, y_u
 
 
-def encoder(config):
+def dtypes(config):
+  """(activation dtype, parameter dtype) of config.dtype."""
+  return models.dtypes(config.get("dtype", "float32"))
+
+
+def input_dtype(config):
+  """Images are augmented in float32 (float64 in the float64 equality tests); bfloat16 starts inside the model."""
+  return jnp.float64 if config.get("dtype") == "float64" else jnp.float32
+
+
+def encoder(config, **overrides):
+  dtype, param_dtype = dtypes(config)
+  kwargs = {
+    "axis_name": parallel.AXIS,
+    "dtype": dtype,
+    "param_dtype": param_dtype,
+    **dict(config.get("model_kwargs", {})),
+    **overrides,
+  }
   try:
-    return models.get_encoder(config.model, axis_name=parallel.AXIS, **dict(config.get("model_kwargs", {})))
-  except ValueError as e:
-    raise ConfigError(str(e)) from None
+    return models.get_encoder(config.model, **kwargs)
+  except (ValueError, TypeError) as e:
+    raise ConfigError(f"config.model={config.model!r} with model_kwargs {dict(config.model_kwargs)}: {e}") from None
 
 
-def classifier(config, ds):
-  return models.Classifier(encoder=encoder(config), num_classes=ds.num_classes)
+def classifier(config, ds, **overrides):
+  dtype, param_dtype = dtypes(config)
+  return models.Classifier(
+    encoder=encoder(config, **overrides), num_classes=ds.num_classes, dtype=dtype, param_dtype=param_dtype
+  )
 
 
-def to_float(images):
-  return images.astype(jnp.float32) / 255.0
+def to_float(images, dtype=jnp.float32):
+  """uint8 images -> [0, 1] floats."""
+  return images.astype(dtype) / 255.0
 
 
 def normalizer(ds):
-  mean, std = jnp.asarray(ds.mean, jnp.float32), jnp.asarray(ds.std, jnp.float32)
-  return lambda x: (x - mean) / std
+  mean, std = np.asarray(ds.mean), np.asarray(ds.std)
+  return lambda x: (x - mean.astype(x.dtype)) / std.astype(x.dtype)
 
 
-def init_fn(model, ds):
+def forward(model, params, batch_stats, x, **kwargs):
+  """The model in train mode with global BatchNorm: (outputs, new batch statistics)."""
+  out, mutated = model.apply(
+    {"params": params, "batch_stats": batch_stats}, x, train=True, mutable=["batch_stats"], **kwargs
+  )
+  return out, mutated.get("batch_stats", {})
+
+
+def init_fn(model, ds, dtype=jnp.float32):
   shape = (1,) + ds.train_images.shape[1:]
-  return lambda key: model.init(key, jnp.zeros(shape, jnp.float32), train=False)
+  return lambda key: model.init(key, jnp.zeros(shape, dtype), train=False)
 
 
 def augmenters(config, ds):
@@ -74,20 +105,30 @@ def draw(key, n_total, pool_size):
   return parallel.local_slice(idx), parallel.local_slice(jax.random.split(k_aug, n_total))
 
 
-def classifier_eval(model, ds, normalize, ema: bool):
+def draw_distinct(key, n_total, pool_size):
+  """n_total distinct pool indices (a fresh permutation each step; with replacement only if the pool is smaller)
+  and per-example keys, drawn identically on every device; returns this device's slice of both."""
+  k_idx, k_aug = jax.random.split(key)
+  if n_total > pool_size:
+    idx = jax.random.randint(k_idx, (n_total,), 0, pool_size)
+  else:
+    idx = jax.random.permutation(k_idx, pool_size)[:n_total]
+  return parallel.local_slice(idx), parallel.local_slice(jax.random.split(k_aug, n_total))
+
+
+def classifier_eval(model, ds, normalize, ema: bool, dtype=jnp.float32):
   """evaluate(...): test accuracy of the EMA model (if EMA is on) and of the raw parameters."""
 
   def apply(variables, x):
-    return model.apply(variables, normalize(to_float(x)), train=False)
+    return model.apply(variables, normalize(to_float(x, dtype)), train=False)
 
   def evaluate(state, mesh, workdir, final):
     del workdir, final
     raw = {"params": state.params, "batch_stats": state.batch_stats}
     out = {"test_accuracy_raw": train.classifier_accuracy(apply, raw, ds.test_images, ds.test_labels, mesh)}
     if ema:
-      out["test_accuracy"] = train.classifier_accuracy(
-        apply, {"params": state.ema_params, "batch_stats": state.batch_stats}, ds.test_images, ds.test_labels, mesh
-      )
+      averaged = {"params": state.ema_params, "batch_stats": state.batch_stats}
+      out["test_accuracy"] = train.classifier_accuracy(apply, averaged, ds.test_images, ds.test_labels, mesh)
     else:
       out["test_accuracy"] = out["test_accuracy_raw"]
     return out
@@ -98,10 +139,18 @@ def classifier_eval(model, ds, normalize, ema: bool):
 def classifier_task(config, ds, model, normalize, **fields) -> train.Task:
   """A train.Task for a method that trains `model` as a classifier: the init, evaluation (test accuracy, EMA when
   config.ema_decay is set), optimiser and results info every such method shares; `fields` gives the rest."""
+  dtype = input_dtype(config)
+  fields.setdefault("tx", optim.make(config))
   return train.Task(
-    init=init_fn(model, ds),
-    evaluate=classifier_eval(model, ds, normalize, ema=bool(config.get("ema_decay"))),
-    tx=optim.make(config),
-    info={"num_classes": ds.num_classes, "model": config.model},
+    init=init_fn(model, ds, dtype),
+    evaluate=classifier_eval(model, ds, normalize, ema=bool(config.get("ema_decay")), dtype=dtype),
+    info={"num_classes": ds.num_classes, "model": config.model, **fields.pop("info", {})},
     **fields,
   )
+
+
+def hidden_label_accuracy(pseudo, y_hidden, weight=None):
+  """Accuracy of pseudo-labels against the hidden labels (-1 = unknown, ignored), optionally weighted (a mask)."""
+  known = (y_hidden >= 0).astype(jnp.float32)
+  w = known if weight is None else known * weight
+  return jnp.sum((pseudo == y_hidden) * w) / jnp.maximum(jnp.sum(w), 1.0)

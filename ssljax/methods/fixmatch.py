@@ -3,8 +3,14 @@
 import jax
 import jax.numpy as jnp
 
-from ssljax import losses, train
+from ssljax import checks, losses, train
 from ssljax.methods import common
+
+CHECKS = {
+  "mu": checks.POSITIVE_INT,
+  "threshold": checks.PROBABILITY,
+  "lambda_u": checks.NON_NEGATIVE,
+}
 
 
 def build(config) -> train.Task:
@@ -14,44 +20,40 @@ def build(config) -> train.Task:
   model = common.classifier(config, ds)
   normalize = common.normalizer(ds)
   weak, strong = common.augmenters(config, ds)
-  b, mu = config.batch_size, config.mu
+  b, mu, dtype = config.batch_size, config.mu, common.input_dtype(config)
 
   def sample(data, key):
     k_l, k_u = jax.random.split(key)
     il, keys_l = common.draw(k_l, b, data["x_l"].shape[0])
     iu, keys_u = common.draw(k_u, mu * b, data["x_u"].shape[0])
-    u = common.to_float(data["x_u"][iu])
+    u = common.to_float(data["x_u"][iu], dtype)
     kw, ks = jax.vmap(jax.random.split, out_axes=1)(keys_u)
     return {
-      "x_l": jax.vmap(weak)(keys_l, common.to_float(data["x_l"][il])),
+      "x_l": jax.vmap(weak)(keys_l, common.to_float(data["x_l"][il], dtype)),
       "y_l": data["y_l"][il],
       "u_w": jax.vmap(weak)(kw, u),
       "u_s": jax.vmap(strong)(ks, u),
       "y_u": data["y_u"][iu],
     }
 
-  def loss(params, batch_stats, batch, key, step):
-    del key, step
+  def loss(params, state, batch, key):
+    del key
     x = jnp.concatenate([batch["x_l"], batch["u_w"], batch["u_s"]])
-    logits, mutated = model.apply(
-      {"params": params, "batch_stats": batch_stats}, normalize(x), train=True, mutable=["batch_stats"]
-    )
+    logits, batch_stats = common.forward(model, params, state.batch_stats, normalize(x))
     n_l = batch["x_l"].shape[0]
     logits_l, logits_w, logits_s = jnp.split(logits, [n_l, n_l + batch["u_w"].shape[0]])
     sup = losses.cross_entropy(logits_l, batch["y_l"]).mean()
     unsup, mask, pseudo = losses.fixmatch_loss(logits_w, logits_s, config.threshold)
-    known = (batch["y_u"] >= 0).astype(jnp.float32)
-    correct = (pseudo == batch["y_u"]).astype(jnp.float32) * known
     metrics = {
       "loss": sup + config.lambda_u * unsup,
       "sup_loss": sup,
       "unsup_loss": unsup,
       "mask_rate": mask.mean(),
       # Accuracy of the confident pseudo-labels against the hidden labels: the confirmation-bias alarm.
-      "pseudo_label_acc": jnp.sum(correct * mask) / jnp.maximum(jnp.sum(mask * known), 1.0),
+      "pseudo_label_acc": common.hidden_label_accuracy(pseudo, batch["y_u"], mask),
       "train_acc": jnp.mean(jnp.argmax(logits_l, -1) == batch["y_l"]),
     }
-    return metrics["loss"], (mutated["batch_stats"], metrics)
+    return metrics["loss"], train.LossOutput(metrics, batch_stats)
 
   return common.classifier_task(
     config,
@@ -64,7 +66,3 @@ def build(config) -> train.Task:
     images_per_step=b * (1 + 2 * mu),
     log_keys=("loss", "sup_loss", "unsup_loss", "mask_rate", "pseudo_label_acc"),
   )
-
-
-def run(config, workdir, eval_only=False):
-  return train.train_and_evaluate(config, workdir, build, eval_only)

@@ -1,16 +1,18 @@
-"""Pieces the self-supervised methods (SimCLR, RotNet) share: the encoder checks, feature extraction and the
-representation evaluation that becomes their `Task.evaluate`.
+"""Pieces the self-supervised methods share: the encoder checks, feature extraction and the representation
+evaluation that becomes their `Task.evaluate`.
 
-The evaluation (ssljax.evaluate.representation_report) runs on frozen encoder features of the whole train and test
-sets, extracted in inference mode (BatchNorm running statistics) and sharded over the mesh:
+Every self-supervised model keeps its encoder as the submodule named `encoder`; the evaluation runs on frozen
+encoder features of the whole train and test sets, extracted in inference mode (BatchNorm running statistics) and
+sharded over the mesh (ssljax.evaluate.representation_report):
 
-  linear_probe_accuracy      logistic regression (scikit-learn, L2, C=1) fit on the `num_labels` labelled examples
-                             (data.split_labelled: the same split and label draw as FixMatch), features standardised
-                             with the mean/std of ALL training features (labelled or not), scored on test.
-  linear_probe_accuracy_all  the same probe fit on every training label.
-  knn_accuracy               distance-weighted cosine kNN (k=20, τ=0.07) with every training label, on test.
-  kmeans_nmi                 k-means (K = number of classes) on test features against the test labels, mean of 3 seeds.
-  tsne.png                   2-D t-SNE (scikit-learn) of the test features coloured by class; final evaluation only.
+  linear_probe_accuracy              logistic regression fit on the `num_labels` labelled examples (the same split
+                                     and label draw as the semi-supervised methods), standardised features.
+  linear_probe_accuracy_all          the same probe fit on every training label.
+  knn_accuracy                       distance-weighted cosine kNN (k=20, τ=0.07) with every training label.
+  kmeans_nmi                         k-means (K = number of classes) on test features against the test labels.
+  linear_probe_accuracy_random_init  the 40-label probe on the same architecture at the run's own initial weights:
+                                     the floor a pretext task has to clear.
+  tsne.png                           2-D t-SNE of the test features coloured by class; final evaluation only.
 
 `launch.py --config ... --workdir DIR --eval_only` re-runs it on the latest checkpoint of any run.
 """
@@ -40,9 +42,9 @@ def check_encoder(encoder, ds, batch: int = 2) -> int:
   try:
     out = jax.eval_shape(apply, x)
   except Exception as e:  # noqa: BLE001 (any failure to trace means there is no usable feature output)
+    first = str(e).splitlines()[0] if str(e) else type(e).__name__
     raise ConfigError(
-      f"encoder {type(encoder).__name__} cannot be applied to {ds.name} images "
-      f"{tuple(x.shape[1:])}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+      f"encoder {type(encoder).__name__} cannot be applied to {ds.name} images {tuple(x.shape[1:])}: {first}"
     ) from None
   shape = getattr(out, "shape", None)
   if shape is None or len(shape) != 2 or shape[0] != batch:
@@ -52,6 +54,18 @@ def check_encoder(encoder, ds, batch: int = 2) -> int:
       f"features [B, F], but returns {got} for B={batch}"
     )
   return int(shape[1])
+
+
+def check_layers(encoder, ds, layers: Sequence[str]):
+  """A misspelt probe layer fails now, not in the evaluation after training."""
+  if layers:
+    x = jax.ShapeDtypeStruct((2,) + ds.train_images.shape[1:], jnp.float32)
+    jax.eval_shape(lambda x: encoder_features(encoder, encoder.init(jax.random.key(0), x, train=False), x, layers), x)
+
+
+def encoder_variables(variables):
+  """The `encoder` submodule's part of a model's variables."""
+  return {k: v["encoder"] for k, v in variables.items() if "encoder" in v}
 
 
 def encoder_features(encoder, variables, x, layers: Sequence[str] = ()):
@@ -77,23 +91,43 @@ def encoder_features(encoder, variables, x, layers: Sequence[str] = ()):
   return jnp.concatenate(outs, axis=-1)
 
 
-def representation_eval(features: Callable, ds, labelled_idx, variables_of: Callable, extra: Callable | None = None):
+def features_fn(encoder, ds, layers: Sequence[str] = (), dtype=jnp.float32):
+  """features(model variables, uint8 images) -> [B, F], per device, inference mode. One function object per run,
+  so the sharded extraction compiles once."""
+  normalize = common.normalizer(ds)
+  return lambda variables, images: encoder_features(
+    encoder, encoder_variables(variables), normalize(common.to_float(images, dtype)), layers
+  )
+
+
+def representation_eval(
+  features: Callable,
+  ds,
+  labelled_idx,
+  init: Callable,
+  seed: int,
+  variables_of: Callable | None = None,
+  extra: Callable | None = None,
+):
   """Task.evaluate for a self-supervised method.
 
-  features(variables, uint8 images) -> [B, F]: per-device, inference mode (a stable function object, so the
-    sharded extraction compiles once per run).
-  variables_of(state) -> the variables `features` takes.
-  extra(state, mesh, train_feats, test_feats) -> dict of more results (e.g. RotNet's rotation accuracy), or None.
-  The t-SNE picture is drawn only in the final evaluation.
+  features(variables, uint8 images) -> [B, F] (features_fn); init(key) -> the model's initial variables (for the
+  random-init probe, drawn as train.init_state draws them); variables_of(state) -> the variables `features` takes
+  (default: params and batch_stats); extra(state, mesh) -> dict of more results (e.g. RotNet's rotation accuracy).
   """
+  variables_of = variables_of or (lambda state: {"params": state.params, "batch_stats": state.batch_stats})
+  random_init = {}
 
   def evaluate(state, mesh, workdir, final):
-    variables = variables_of(state)
-    train_feats = parallel.batched_apply(features, variables, ds.train_images, mesh)
-    test_feats = parallel.batched_apply(features, variables, ds.test_images, mesh)
+    train_feats = parallel.batched_apply(features, variables_of(state), ds.train_images, mesh)
+    test_feats = parallel.batched_apply(features, variables_of(state), ds.test_images, mesh)
     out = evaluate_lib.representation_report(
       train_feats, ds.train_labels, test_feats, ds.test_labels, labelled_idx, ds.num_classes, workdir if final else None
     )
+    if "probe" not in random_init:
+      initial = jax.jit(init)(jax.random.key(seed, impl="rbg"))
+      random_init["probe"] = linear_probe_only(features, initial, ds, labelled_idx, mesh)
+    out["linear_probe_accuracy_random_init"] = random_init["probe"]
     if extra is not None:
       out.update(extra(state, mesh))
     return out
@@ -106,20 +140,3 @@ def linear_probe_only(features, variables, ds, labelled_idx, mesh) -> float:
   train_feats = parallel.batched_apply(features, variables, ds.train_images, mesh)
   test_feats = parallel.batched_apply(features, variables, ds.test_images, mesh)
   return evaluate_lib.linear_probe(train_feats, ds.train_labels, test_feats, ds.test_labels, labelled_idx=labelled_idx)
-
-
-def draw_distinct(key, n_total, pool_size):
-  """n_total distinct pool indices (a fresh permutation each step; with replacement only if the pool is smaller)
-  and per-example keys, drawn identically on every device; returns this device's slice of both."""
-  k_idx, k_aug = jax.random.split(key)
-  if n_total > pool_size:
-    idx = jax.random.randint(k_idx, (n_total,), 0, pool_size)
-  else:
-    idx = jax.random.permutation(k_idx, pool_size)[:n_total]
-  return parallel.local_slice(idx), parallel.local_slice(jax.random.split(k_aug, n_total))
-
-
-def image_features(apply: Callable, ds):
-  """Wraps apply(variables, normalised float images) as features(variables, uint8 images)."""
-  normalize = common.normalizer(ds)
-  return lambda variables, images: apply(variables, normalize(common.to_float(images)))

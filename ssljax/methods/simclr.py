@@ -18,8 +18,8 @@ Views (config.augment.view):
   'simclr'  augment.simclr_view: random resized crop (area crop_area), flip where the dataset allows it, colour
             jitter of strength s with p=0.8, grayscale p=0.2, Gaussian blur only if config.augment.blur (large images).
   'affine'  augment.strong(style='affine'): small random affine warp (rotation ±20°, zoom 0.85–1.15, shear ±0.3,
-            shift), contrast/brightness jitter, Gaussian noise, then Cutout. On 8×8 digits this beat the crop view
-            (REFERENCES.md: both geometric and photometric parts were needed; either alone lost 5–10 probe points).
+            shift), contrast/brightness jitter, Gaussian noise, then Cutout: the view for tiny images (8×8 digits),
+            where a crop leaves too little.
 """
 
 import functools
@@ -27,32 +27,25 @@ import functools
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-from jax import lax
 
-from ssljax import augment, losses, optim, parallel, train
-from ssljax.errors import ConfigError
+from ssljax import augment, checks, losses, optim, parallel, train
 from ssljax.methods import common, representation
+from ssljax.models import heads
 
 VIEWS = ("simclr", "affine")
 
-
-class ProjectionHead(nn.Module):
-  """Dense → BN → ReLU → Dense → BN, SimCLR's nonlinear projection head; BatchNorm statistics over `axis_name`."""
-
-  hidden_dim: int
-  out_dim: int
-  bn_momentum: float = 0.9
-  axis_name: str | None = None
-
-  @nn.compact
-  def __call__(self, h, train: bool):
-    norm = functools.partial(
-      nn.BatchNorm, use_running_average=not train, momentum=self.bn_momentum, axis_name=self.axis_name
-    )
-    x = nn.Dense(self.hidden_dim, use_bias=False)(h)
-    x = nn.relu(norm()(x))
-    x = nn.Dense(self.out_dim, use_bias=False)(x)
-    return norm(use_bias=False)(x)
+CHECKS = {
+  "temperature": checks.POSITIVE,
+  "num_views": checks.Check(lambda v: v == 2, "2 (SimCLR compares exactly 2 views per image)", 3),
+  "batch_size": checks.Check(
+    lambda v: isinstance(v, int) and v >= 2,
+    "an integer >= 2 (each image's negatives are the other images of the batch)",
+    1,
+  ),
+  "proj_dim": checks.POSITIVE_INT,
+  "proj_hidden_dim": checks.NON_NEGATIVE_INT,
+  "augment.view": checks.one_of(*VIEWS),
+}
 
 
 class SimCLRNet(nn.Module):
@@ -63,24 +56,6 @@ class SimCLRNet(nn.Module):
 
   def __call__(self, x, train: bool):
     return self.head(self.encoder(x, train=train), train=train)
-
-  def features(self, x):
-    return self.encoder(x, train=False)
-
-
-def check_config(config):
-  """The SimCLR-specific bad inputs, each as one ConfigError line (before any data is loaded)."""
-  if not config.temperature > 0:
-    raise ConfigError(f"temperature={config.temperature} must be > 0 (SimCLR uses 0.5 on CIFAR-10)")
-  if config.num_views != 2:
-    raise ConfigError(f"num_views={config.num_views}: SimCLR compares exactly 2 views per image; set num_views=2")
-  if config.batch_size < 2:
-    raise ConfigError(
-      f"batch_size={config.batch_size}: SimCLR needs at least 2 images per step (the negatives of "
-      "each image are the other images of the global batch)"
-    )
-  if config.augment.view not in VIEWS:
-    raise ConfigError(f"augment.view={config.augment.view!r}; choose one of {', '.join(VIEWS)}")
 
 
 def view_fn(config, ds):
@@ -94,73 +69,49 @@ def view_fn(config, ds):
   )
 
 
-def _contrast_accuracy(z1, z2):
-  """How often each anchor's nearest other projection (cosine, over the global batch) is its positive."""
-  z1, z2 = losses.l2_normalize(z1), losses.l2_normalize(z2)
-  b = z1.shape[0]
-  n = b * lax.axis_size(parallel.AXIS)
-  g = jnp.concatenate([lax.all_gather(z1, parallel.AXIS, tiled=True), lax.all_gather(z2, parallel.AXIS, tiled=True)])
-  local = jnp.arange(b) + lax.axis_index(parallel.AXIS) * b
-  self_idx = jnp.concatenate([local, local + n])
-  sims = jnp.concatenate([z1, z2]) @ g.T
-  sims = jnp.where(jnp.arange(2 * n)[None, :] == self_idx[:, None], -jnp.inf, sims)
-  return jnp.mean(jnp.argmax(sims, -1) == jnp.concatenate([local + n, local]))
-
-
 def build(config) -> train.Task:
-  check_config(config)
   ds, labelled, _ = common.load_split(config)  # the probe's labelled subset: the same draw as FixMatch
   encoder = common.encoder(config)
   feature_dim = representation.check_encoder(encoder, ds)
-  bn_momentum = config.get("model_kwargs", {}).get("bn_momentum", 0.9)
-  head = ProjectionHead(
-    hidden_dim=config.get("proj_hidden_dim", 0) or feature_dim,
+  dtype, param_dtype = common.dtypes(config)
+  head = heads.MLPHead(
+    hidden_dim=config.proj_hidden_dim or feature_dim,
     out_dim=config.proj_dim,
-    bn_momentum=bn_momentum,
+    bn_momentum=config.model_kwargs.get("bn_momentum", 0.9),
     axis_name=parallel.AXIS,
+    dtype=dtype,
+    param_dtype=param_dtype,
   )
   model = SimCLRNet(encoder=encoder, head=head)
   x_all, _ = common.unlabelled_arrays(ds, slice(None))  # every train image (+ unlabelled-only extras)
-  arrays = {"x": x_all}
   normalize = common.normalizer(ds)
   view = view_fn(config, ds)
-  b, temperature = config.batch_size, float(config.temperature)
+  b, temperature, in_dtype = config.batch_size, float(config.temperature), common.input_dtype(config)
 
   def sample(data, key):
-    idx, keys = representation.draw_distinct(key, b, data["x"].shape[0])
-    x = common.to_float(data["x"][idx])
+    idx, keys = common.draw_distinct(key, b, data["x"].shape[0])
+    x = common.to_float(data["x"][idx], in_dtype)
     k1, k2 = jax.vmap(jax.random.split, out_axes=1)(keys)
     return {"v1": jax.vmap(view)(k1, x), "v2": jax.vmap(view)(k2, x)}
 
-  def loss(params, batch_stats, batch, key, step):
-    del key, step
+  def loss(params, state, batch, key):
+    del key
     x = jnp.concatenate([batch["v1"], batch["v2"]])  # one forward: BatchNorm sees all 2N views
-    z, mutated = model.apply(
-      {"params": params, "batch_stats": batch_stats}, normalize(x), train=True, mutable=["batch_stats"]
-    )
-    z1, z2 = jnp.split(z, 2)
-    value = losses.nt_xent(z1, z2, temperature, axis_name=parallel.AXIS)
-    metrics = {"loss": value, "contrast_acc": _contrast_accuracy(lax.stop_gradient(z1), lax.stop_gradient(z2))}
-    return value, (mutated["batch_stats"], metrics)
+    z, batch_stats = common.forward(model, params, state.batch_stats, normalize(x))
+    z1, z2 = jnp.split(z.astype(jnp.promote_types(z.dtype, jnp.float32)), 2)
+    value, accuracy = losses.nt_xent(z1, z2, temperature, axis_name=parallel.AXIS)
+    return value, train.LossOutput({"loss": value, "contrast_acc": accuracy}, batch_stats)
 
-  features = representation.image_features(
-    lambda variables, x: model.apply(variables, x, method=SimCLRNet.features), ds
-  )
-  evaluate = representation.representation_eval(
-    features, ds, labelled, lambda state: {"params": state.params, "batch_stats": state.batch_stats}
-  )
+  init = common.init_fn(model, ds, in_dtype)
+  features = representation.features_fn(encoder, ds, dtype=in_dtype)
   return train.Task(
-    init=common.init_fn(model, ds),
+    init=init,
     sample=sample,
     loss=loss,
-    evaluate=evaluate,
     tx=optim.make(config),
-    arrays=arrays,
+    arrays={"x": x_all},
     images_per_step=2 * b,
+    evaluate=representation.representation_eval(features, ds, labelled, init, config.seed),
     log_keys=("loss", "contrast_acc"),
     info={"num_classes": ds.num_classes, "model": config.model, "feature_dim": feature_dim},
   )
-
-
-def run(config, workdir, eval_only=False):
-  return train.train_and_evaluate(config, workdir, build, eval_only)

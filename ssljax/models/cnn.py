@@ -14,16 +14,27 @@ class CNN(nn.Module):
   width: int = 32
   bn_momentum: float = 0.9
   axis_name: str | None = None
-  dtype: Any = jnp.float32
+  dtype: Any = jnp.float32  # activations
+  param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool):
     def conv_bn_relu(x, features):
       x = nn.Conv(
-        features, (3, 3), padding='SAME', use_bias=False, kernel_init=initializers.lecun_normal, dtype=self.dtype
+        features,
+        (3, 3),
+        padding='SAME',
+        use_bias=False,
+        kernel_init=initializers.lecun_normal,
+        dtype=self.dtype,
+        param_dtype=self.param_dtype,
       )(x)
       x = nn.BatchNorm(
-        use_running_average=not train, momentum=self.bn_momentum, axis_name=self.axis_name, dtype=self.dtype
+        use_running_average=not train,
+        momentum=self.bn_momentum,
+        axis_name=self.axis_name,
+        dtype=self.dtype,
+        param_dtype=self.param_dtype,
       )(x)
       return nn.relu(x)
 

@@ -27,6 +27,6 @@ def variance_scaling(scale: float, mode: str, distribution: str):
 
 lecun_normal = variance_scaling(1.0, 'fan_in', 'truncated_normal')  # flax's default kernel init.
 # torch's kaiming_normal_(mode='fan_out', nonlinearity='leaky_relu') with its default slope 0:
-# gain sqrt(2), untruncated, variance 2 / fan_out (shared/torchref/models.py's WRN).
+# gain sqrt(2), untruncated, variance 2 / fan_out (the PyTorch reference WRN's init).
 kaiming_normal_fan_out = variance_scaling(2.0, 'fan_out', 'normal')
 xavier_normal = variance_scaling(1.0, 'fan_avg', 'normal')  # torch's xavier_normal_ (untruncated).

@@ -1,4 +1,4 @@
-"""ResNet-18 with the CIFAR stem (SimCLR's CIFAR encoder), as shared/torchref/models.py."""
+"""ResNet-18 with the CIFAR stem (SimCLR's CIFAR encoder), as the PyTorch reference in benchmarks/torch_models.py."""
 
 import functools
 from typing import Any
@@ -14,10 +14,13 @@ class BasicBlock(nn.Module):
   strides: int
   norm: Any
   dtype: Any = jnp.float32
+  param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x):
-    conv = functools.partial(nn.Conv, use_bias=False, kernel_init=initializers.lecun_normal, dtype=self.dtype)
+    conv = functools.partial(
+      nn.Conv, use_bias=False, kernel_init=initializers.lecun_normal, dtype=self.dtype, param_dtype=self.param_dtype
+    )
     out = nn.relu(self.norm()(conv(self.features, (3, 3), strides=self.strides, padding=1)(x)))
     out = self.norm()(conv(self.features, (3, 3), padding=1)(out))
     if x.shape[-1] != self.features or self.strides != 1:
@@ -31,15 +34,29 @@ class ResNet18(nn.Module):
   bn_momentum: float = 0.9
   axis_name: str | None = None
   dtype: Any = jnp.float32
+  param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool):
     norm = functools.partial(
-      nn.BatchNorm, use_running_average=not train, momentum=self.bn_momentum, axis_name=self.axis_name, dtype=self.dtype
+      nn.BatchNorm,
+      use_running_average=not train,
+      momentum=self.bn_momentum,
+      axis_name=self.axis_name,
+      dtype=self.dtype,
+      param_dtype=self.param_dtype,
     )
-    x = nn.Conv(64, (3, 3), padding=1, use_bias=False, kernel_init=initializers.lecun_normal, dtype=self.dtype)(x)
+    x = nn.Conv(
+      64,
+      (3, 3),
+      padding=1,
+      use_bias=False,
+      kernel_init=initializers.lecun_normal,
+      dtype=self.dtype,
+      param_dtype=self.param_dtype,
+    )(x)
     x = nn.relu(norm()(x))
     for features, strides in [(64, 1), (128, 2), (256, 2), (512, 2)]:
-      x = BasicBlock(features, strides, norm=norm, dtype=self.dtype)(x)
-      x = BasicBlock(features, 1, norm=norm, dtype=self.dtype)(x)
+      x = BasicBlock(features, strides, norm=norm, dtype=self.dtype, param_dtype=self.param_dtype)(x)
+      x = BasicBlock(features, 1, norm=norm, dtype=self.dtype, param_dtype=self.param_dtype)(x)
     return jnp.mean(x, axis=(1, 2))

@@ -1,4 +1,4 @@
-"""Wide ResNet as in FixMatch (google-research/fixmatch libml) and shared/torchref/models.py.
+"""Wide ResNet as in FixMatch (google-research/fixmatch libml) and benchmarks/torch_models.py.
 
 Pre-activation residual units with BatchNorm + leaky ReLU 0.1, a 16-channel stem,
 three groups of (depth - 4) / 6 units with 16, 32, 64 x widen channels (the first
@@ -25,10 +25,13 @@ class WRNBlock(nn.Module):
   norm: Any
   act: Any
   dtype: Any = jnp.float32
+  param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x0):
-    conv = functools.partial(nn.Conv, use_bias=False, kernel_init=conv_init, dtype=self.dtype)
+    conv = functools.partial(
+      nn.Conv, use_bias=False, kernel_init=conv_init, dtype=self.dtype, param_dtype=self.param_dtype
+    )
     x = self.act(self.norm()(x0))
     if self.activate_before_residual:
       x0 = x
@@ -49,6 +52,7 @@ class WideResNet(nn.Module):
   leaky: float = 0.1
   axis_name: str | None = None
   dtype: Any = jnp.float32
+  param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool):
@@ -56,10 +60,17 @@ class WideResNet(nn.Module):
       raise ValueError(f'WideResNet depth must be 6n + 4, got {self.depth}.')
     n = (self.depth - 4) // 6
     norm = functools.partial(
-      nn.BatchNorm, use_running_average=not train, momentum=self.bn_momentum, axis_name=self.axis_name, dtype=self.dtype
+      nn.BatchNorm,
+      use_running_average=not train,
+      momentum=self.bn_momentum,
+      axis_name=self.axis_name,
+      dtype=self.dtype,
+      param_dtype=self.param_dtype,
     )
     act = functools.partial(nn.leaky_relu, negative_slope=self.leaky)
-    x = nn.Conv(16, (3, 3), padding=1, use_bias=False, kernel_init=conv_init, dtype=self.dtype)(x)
+    x = nn.Conv(
+      16, (3, 3), padding=1, use_bias=False, kernel_init=conv_init, dtype=self.dtype, param_dtype=self.param_dtype
+    )(x)
     for group, strides in enumerate([1, 2, 2]):
       for i in range(n):
         x = WRNBlock(
@@ -69,6 +80,7 @@ class WideResNet(nn.Module):
           norm=norm,
           act=act,
           dtype=self.dtype,
+          param_dtype=self.param_dtype,
         )(x)
     x = act(norm()(x))
     return jnp.mean(x, axis=(1, 2))
