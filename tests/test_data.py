@@ -5,6 +5,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from ssljax import data
+from ssljax.errors import UserError
 
 
 def test_digits():
@@ -12,13 +13,18 @@ def test_digits():
   assert ds.train_images.shape == (1437, 8, 8, 1) and ds.test_images.shape == (360, 8, 8, 1)
   assert ds.train_images.dtype == np.uint8 and ds.train_labels.dtype == np.int32
   assert ds.train_images.max() == 255 and ds.train_images.min() == 0
-  assert ds.num_classes == 10 and not ds.allow_flip and ds.unlabeled_images is None
+  assert ds.num_classes == 10 and not ds.allow_flip and ds.unlabelled_images is None
   assert np.bincount(ds.test_labels).min() >= 35  # Stratified.
   x = ds.train_images / 255.0
   np.testing.assert_allclose(ds.mean, [x.mean()], rtol=1e-6)
   np.testing.assert_allclose(ds.std, [x.std()], rtol=1e-6)
   # The split is fixed: loading twice gives the same arrays.
   np.testing.assert_array_equal(data.load('digits').test_labels, ds.test_labels)
+
+
+def test_data_error_is_a_user_error():
+  # launch.py prints any UserError as one line; callers that catch ValueError still catch it.
+  assert issubclass(data.DataError, UserError) and issubclass(data.DataError, ValueError)
 
 
 def test_unknown_dataset():
@@ -46,9 +52,9 @@ def test_tfds_mocked(tmp_path, name, shape, num_classes, allow_flip):
   assert len(ds.mean) == 3 and len(ds.std) == 3
   assert ((ds.train_labels >= 0) & (ds.train_labels < num_classes)).all()
   if name == 'stl10':
-    assert ds.unlabeled_images.shape == (6,) + shape and ds.unlabeled_images.dtype == np.uint8
+    assert ds.unlabelled_images.shape == (6,) + shape and ds.unlabelled_images.dtype == np.uint8
   else:
-    assert ds.unlabeled_images is None
+    assert ds.unlabelled_images is None
 
 
 def test_tfds_not_available(tmp_path):

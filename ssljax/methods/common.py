@@ -21,9 +21,9 @@ def load_split(config):
 def unlabelled_arrays(ds, unlabelled_idx):
   """Unlabelled images with their hidden labels (-1 where unknown), for pseudo-label diagnostics only."""
   x_u, y_u = ds.train_images[unlabelled_idx], ds.train_labels[unlabelled_idx].astype(np.int32)
-  if ds.unlabeled_images is not None:
-    x_u = np.concatenate([x_u, ds.unlabeled_images])
-    y_u = np.concatenate([y_u, np.full(len(ds.unlabeled_images), -1, np.int32)])
+  if ds.unlabelled_images is not None:
+    x_u = np.concatenate([x_u, ds.unlabelled_images])
+    y_u = np.concatenate([y_u, np.full(len(ds.unlabelled_images), -1, np.int32)])
   return x_u, y_u
 
 
