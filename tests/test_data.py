@@ -94,8 +94,16 @@ def test_split_labelled():
   assert not np.array_equal(data.split_labelled(labels, 40, 10, seed=1)[0], lab)
 
 
+def test_split_labelled_all():
+  labels = np.array([2, 0, 1, 1, 0, 2, 2])
+  lab, unl = data.split_labelled(labels, -1, 3, seed=0)
+  np.testing.assert_array_equal(lab, np.arange(7))
+  assert unl.shape == (0,) and lab.dtype == np.int64 and unl.dtype == np.int64
+
+
 @pytest.mark.parametrize(
-  'num_labels,match', [(0, 'positive multiple'), (35, 'positive multiple'), (300, 'larger than'), (200, 'class 9')]
+  'num_labels,match',
+  [(0, 'positive multiple'), (35, 'positive multiple'), (-2, 'or -1'), (300, 'larger than'), (200, 'class 9')],
 )
 def test_split_labelled_errors(num_labels, match):
   labels = np.concatenate([np.repeat(np.arange(9), 22), [9, 9]])
