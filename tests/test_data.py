@@ -28,7 +28,7 @@ def test_data_error_is_a_user_error():
 
 
 def test_unknown_dataset():
-  with pytest.raises(data.DataError, match='cifar10'):
+  with pytest.raises(data.DataError, match='cifar10.*folder:PATH or npz:FILE'):
     data.load('mnist')
 
 
@@ -140,3 +140,26 @@ def test_read_batched_and_fallback(batched_ok):
   np.testing.assert_array_equal(labels, np.arange(5) % 3)
   assert images.dtype == np.uint8 and labels.dtype == np.int32
   assert source.batched_calls == (3 if batched_ok else 1)  # A failed batched read is not retried.
+
+
+def test_load_options_on_builtin_data():
+  ds = data.load('digits', image_size=16, allow_flip=True)
+  assert ds.train_images.shape == (1437, 16, 16, 1) and ds.test_images.shape == (360, 16, 16, 1)
+  assert ds.allow_flip and ds.train_images.dtype == np.uint8
+  np.testing.assert_allclose(ds.mean, [(ds.train_images / 255.0).mean()], rtol=1e-6)  # Stats of the resized images.
+  same = data.load('digits', image_size=0, allow_flip=None)
+  assert same.train_images.shape == (1437, 8, 8, 1) and not same.allow_flip
+
+
+@pytest.mark.parametrize(
+  'kwargs,match',
+  [
+    (dict(on_bad_image='ignore'), 'fail, skip'),
+    (dict(image_size=-1), 'positive integer'),
+    (dict(image_size=2.5), 'positive integer'),
+    (dict(image_size=True), 'positive integer'),
+  ],
+)
+def test_load_bad_options(kwargs, match):
+  with pytest.raises(data.DataError, match=match):
+    data.load('digits', **kwargs)
