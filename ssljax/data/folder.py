@@ -89,10 +89,13 @@ def scan(root: str) -> tuple[list[str], dict[str, tuple[list[str], np.ndarray | 
   return classes, splits
 
 
-def _header(path: str) -> tuple[str, tuple[int, int]]:
-  """(mode, (height, width)) from the file's header alone."""
-  with Image.open(path) as image:
-    return image.mode, (image.height, image.width)
+def _header(path: str) -> tuple[str, tuple[int, int]] | Exception:
+  """(mode, (height, width)) from the file's header alone, or the error that reading it raised."""
+  try:
+    with Image.open(path) as image:
+      return image.mode, (image.height, image.width)
+  except Exception as e:  # Not an image at all, or a header Pillow cannot parse.
+    return e
 
 
 def _decode(path: str, mode: str, size: tuple[int, int]) -> np.ndarray:
@@ -163,13 +166,12 @@ def load_folder(root: str, image_size: int | None = None, on_bad_image: str = 'f
   classes, splits = scan(root)
   paths = [p for split_paths, _ in splits.values() for p in split_paths]
   bad = _BadImages(on_bad_image)
-  headers = []
-  for path in paths:
-    try:
-      headers.append(_header(path))
-    except Exception as e:  # Not an image at all, or a header Pillow cannot parse.
-      bad.add(path, e)
-      headers.append(None)
+  with concurrent.futures.ThreadPoolExecutor(images_lib.WORKERS) as pool:  # Overlaps file opens on slow disks.
+    headers = list(pool.map(_header, paths))
+  for i, (path, header) in enumerate(zip(paths, headers)):
+    if isinstance(header, Exception):
+      bad.add(path, header)
+      headers[i] = None
   readable = np.array([h is not None for h in headers])
   modes = [h[0] for h in headers if h]
   if not modes:
