@@ -1,6 +1,7 @@
 """Tests for folder:PATH datasets, on tiny images written to tmp_path."""
 
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -71,8 +72,13 @@ def test_folder_16_bit_grayscale_is_scaled(tmp_path):
 def test_folder_mixed_modes_become_rgb(tmp_path, capsys):
   root = make_tree(tmp_path / 'mixed', {'train/a': 2, 'test/a': 1}, mode='L')
   write_image(os.path.join(root, 'train/a/colour.png'), mode='RGBA', value=7)
-  write_image(os.path.join(root, 'unlabelled/p.png'), mode='P', value=3)
-  ds = data.load(f'folder:{root}')
+  palette = Image.fromarray(np.arange(48, dtype=np.uint8).reshape(6, 8) % 4, 'P')
+  palette.putpalette([0, 0, 0, 50, 50, 50, 100, 0, 0, 0, 200, 0])
+  os.makedirs(os.path.join(root, 'unlabelled'))
+  palette.save(os.path.join(root, 'unlabelled/p.png'), transparency=b'\x00\x80\xff\xff')  # Alpha per entry.
+  with warnings.catch_warnings():
+    warnings.simplefilter('error')  # Not one warning per palette image.
+    ds = data.load(f'folder:{root}')
   assert ds.train_images.shape[-1] == 3 and ds.unlabelled_images.shape[-1] == 3
   np.testing.assert_array_equal(ds.train_images[0, 0, 0], [0, 0, 0])  # Gray 0 is RGB (0, 0, 0).
   out = capsys.readouterr().out

@@ -21,6 +21,8 @@ def to_array(image: Image.Image, mode: str, size: tuple[int, int] | None = None)
   """`image` in `mode` ('L' or 'RGB'), resized to size=(height, width) if given, as uint8 [H, W, C]."""
   if image.mode.startswith('I;16'):  # convert('L') would clip 16-bit values at 255 instead of scaling them.
     image = Image.fromarray((np.asarray(image, np.uint16) >> 8).astype(np.uint8))
+  if image.mode == 'P' and 'transparency' in image.info:
+    image = image.convert('RGBA')  # Pillow warns on every palette-with-transparency image converted straight to RGB.
   if image.mode != mode:
     image = image.convert(mode)
   if size is not None and image.size != (size[1], size[0]):
