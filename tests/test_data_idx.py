@@ -162,10 +162,10 @@ def test_fashion_mnist_through_tfds(tmp_path, no_system_copy):
   assert ds.num_classes == 10 and ds.allow_flip
 
 
-@pytest.mark.skipif(
-  fashion_mnist.find_files(fashion_mnist.SYSTEM_DIR) is None if os.path.isdir(fashion_mnist.SYSTEM_DIR) else True,
-  reason='dataset-fashion-mnist is not installed',
-)
+INSTALLED = all(os.path.isfile(os.path.join(fashion_mnist.SYSTEM_DIR, f + '.gz')) for f in fashion_mnist.FILES.values())
+
+
+@pytest.mark.skipif(not INSTALLED, reason='dataset-fashion-mnist is not installed')
 def test_fashion_mnist_real_files():
   ds = data.load('fashion_mnist')
   assert ds.train_images.shape == (60000, 28, 28, 1) and ds.test_images.shape == (10000, 28, 28, 1)
