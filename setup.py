@@ -21,6 +21,7 @@ setuptools.setup(
     "scikit-learn>=1.5",
     "numpy>=1.26",
     "matplotlib>=3.8",
+    "pillow>=10",
     "tensorboard>=2.16",
     "absl-py>=2.1",
     "etils[epath]>=1.7",

@@ -12,7 +12,7 @@ import orbax.checkpoint as ocp
 from ssljax.errors import UserError
 
 # Config keys that define a run: a workdir whose checkpoints differ in any of them belongs to another experiment.
-IDENTITY_KEYS = ("method", "dataset", "model", "num_labels", "seed")
+IDENTITY_KEYS = ("method", "dataset", "model", "num_labels", "seed", "image_size", "dtype")
 
 
 class CheckpointMismatchError(UserError):

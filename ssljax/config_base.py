@@ -1,13 +1,17 @@
 """The knobs every training config shares, under the same names, so ablation scripts can sweep any method."""
 
 import ml_collections
+from ml_collections import config_dict
 
 
 def common(**overrides) -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.method = ""
   config.dataset = "digits"
-  config.data_dir = ""  # where tfds datasets are prepared (`tfds build NAME --data_dir DIR`)
+  config.data_dir = ""  # where tfds datasets are prepared (`tfds build NAME --data_dir DIR`), or Fashion-MNIST's IDX
+  config.image_size = 0  # resize every image to N×N (0: keep); folder: datasets of mixed sizes need it
+  config.allow_flip = config_dict.placeholder(bool)  # None: the dataset's default (False for folder: and npz:)
+  config.on_bad_image = "fail"  # an unreadable image in a folder: dataset: "fail", or "skip" it
   config.model = "cnn"
   config.model_kwargs = ml_collections.ConfigDict()
   config.seed = 0

@@ -5,6 +5,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from ssljax import data
+from ssljax.errors import UserError
 
 
 def test_digits():
@@ -12,7 +13,7 @@ def test_digits():
   assert ds.train_images.shape == (1437, 8, 8, 1) and ds.test_images.shape == (360, 8, 8, 1)
   assert ds.train_images.dtype == np.uint8 and ds.train_labels.dtype == np.int32
   assert ds.train_images.max() == 255 and ds.train_images.min() == 0
-  assert ds.num_classes == 10 and not ds.allow_flip and ds.unlabeled_images is None
+  assert ds.num_classes == 10 and not ds.allow_flip and ds.unlabelled_images is None
   assert np.bincount(ds.test_labels).min() >= 35  # Stratified.
   x = ds.train_images / 255.0
   np.testing.assert_allclose(ds.mean, [x.mean()], rtol=1e-6)
@@ -21,8 +22,13 @@ def test_digits():
   np.testing.assert_array_equal(data.load('digits').test_labels, ds.test_labels)
 
 
+def test_data_error_is_a_user_error():
+  # launch.py prints any UserError as one line; callers that catch ValueError still catch it.
+  assert issubclass(data.DataError, UserError) and issubclass(data.DataError, ValueError)
+
+
 def test_unknown_dataset():
-  with pytest.raises(data.DataError, match='cifar10'):
+  with pytest.raises(data.DataError, match='cifar10.*folder:PATH or npz:FILE'):
     data.load('mnist')
 
 
@@ -46,9 +52,9 @@ def test_tfds_mocked(tmp_path, name, shape, num_classes, allow_flip):
   assert len(ds.mean) == 3 and len(ds.std) == 3
   assert ((ds.train_labels >= 0) & (ds.train_labels < num_classes)).all()
   if name == 'stl10':
-    assert ds.unlabeled_images.shape == (6,) + shape and ds.unlabeled_images.dtype == np.uint8
+    assert ds.unlabelled_images.shape == (6,) + shape and ds.unlabelled_images.dtype == np.uint8
   else:
-    assert ds.unlabeled_images is None
+    assert ds.unlabelled_images is None
 
 
 def test_tfds_not_available(tmp_path):
@@ -88,8 +94,16 @@ def test_split_labelled():
   assert not np.array_equal(data.split_labelled(labels, 40, 10, seed=1)[0], lab)
 
 
+def test_split_labelled_all():
+  labels = np.array([2, 0, 1, 1, 0, 2, 2])
+  lab, unl = data.split_labelled(labels, -1, 3, seed=0)
+  np.testing.assert_array_equal(lab, np.arange(7))
+  assert unl.shape == (0,) and lab.dtype == np.int64 and unl.dtype == np.int64
+
+
 @pytest.mark.parametrize(
-  'num_labels,match', [(0, 'positive multiple'), (35, 'positive multiple'), (300, 'larger than'), (200, 'class 9')]
+  'num_labels,match',
+  [(0, 'positive multiple'), (35, 'positive multiple'), (-2, 'or -1'), (300, 'larger than'), (200, 'class 9')],
 )
 def test_split_labelled_errors(num_labels, match):
   labels = np.concatenate([np.repeat(np.arange(9), 22), [9, 9]])
@@ -126,3 +140,26 @@ def test_read_batched_and_fallback(batched_ok):
   np.testing.assert_array_equal(labels, np.arange(5) % 3)
   assert images.dtype == np.uint8 and labels.dtype == np.int32
   assert source.batched_calls == (3 if batched_ok else 1)  # A failed batched read is not retried.
+
+
+def test_load_options_on_builtin_data():
+  ds = data.load('digits', image_size=16, allow_flip=True)
+  assert ds.train_images.shape == (1437, 16, 16, 1) and ds.test_images.shape == (360, 16, 16, 1)
+  assert ds.allow_flip and ds.train_images.dtype == np.uint8
+  np.testing.assert_allclose(ds.mean, [(ds.train_images / 255.0).mean()], rtol=1e-6)  # Stats of the resized images.
+  same = data.load('digits', image_size=0, allow_flip=None)
+  assert same.train_images.shape == (1437, 8, 8, 1) and not same.allow_flip
+
+
+@pytest.mark.parametrize(
+  'kwargs,match',
+  [
+    (dict(on_bad_image='ignore'), 'fail, skip'),
+    (dict(image_size=-1), 'positive integer'),
+    (dict(image_size=2.5), 'positive integer'),
+    (dict(image_size=True), 'positive integer'),
+  ],
+)
+def test_load_bad_options(kwargs, match):
+  with pytest.raises(data.DataError, match=match):
+    data.load('digits', **kwargs)

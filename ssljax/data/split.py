@@ -6,17 +6,19 @@ from ssljax.data.base import DataError
 
 
 def split_labelled(labels: np.ndarray, num_labels: int, num_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-  """Balanced labelled subset: num_labels // num_classes examples of each class.
+  """Balanced labelled subset: num_labels // num_classes examples of each class; num_labels=-1 labels all of train.
 
   One `np.random.default_rng(seed)` draws each class's examples in turn (class 0
   first) without replacement. The unlabelled set is all the other training
   examples. Returns sorted int64 index arrays (labelled_idx, unlabelled_idx).
   """
   labels = np.asarray(labels)
+  if num_labels == -1:  # Every labelled image; the unlabelled pool is then only a dataset's unlabelled_images.
+    return np.arange(len(labels), dtype=np.int64), np.zeros(0, np.int64)
   if num_labels <= 0 or num_labels % num_classes:
     raise DataError(
-      f'num_labels={num_labels} must be a positive multiple of num_classes='
-      f'{num_classes}; pick e.g. {4 * num_classes} ({4} per class).'
+      f'num_labels={num_labels} must be a positive multiple of num_classes={num_classes}, or -1 for every '
+      f'labelled image; pick e.g. {4 * num_classes} ({4} per class).'
     )
   if num_labels > len(labels):
     raise DataError(

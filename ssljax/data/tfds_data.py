@@ -7,7 +7,7 @@ with a `DataError` instead of a long network retry.
 
 import numpy as np
 
-from ssljax.data.base import ArrayDataset, DataError, channel_stats
+from ssljax.data.base import ArrayDataset, DataError, from_arrays
 
 # name -> (num_classes, allow_flip). Flipping house numbers changes what they show.
 TFDS_DATASETS = {
@@ -15,6 +15,7 @@ TFDS_DATASETS = {
   'cifar100': (100, True),
   'svhn_cropped': (10, False),
   'stl10': (10, True),
+  'fashion_mnist': (10, True),  # Clothes are left-right symmetric.
 }
 
 
@@ -80,19 +81,7 @@ def load_tfds(name: str, data_dir: str | None = None) -> ArrayDataset:
   train = _source(name, 'train', data_dir)  # Fails fast when the data is missing.
   train_x, train_y = _read(train)
   test_x, test_y = _read(_source(name, 'test', data_dir))
-  unlabeled = None
+  unlabelled = None
   if name == 'stl10':
-    unlabeled, _ = _read(_source(name, 'unlabelled', data_dir))
-  mean, std = channel_stats(train_x)
-  return ArrayDataset(
-    name=name,
-    train_images=train_x,
-    train_labels=train_y,
-    test_images=test_x,
-    test_labels=test_y,
-    num_classes=num_classes,
-    allow_flip=allow_flip,
-    mean=mean,
-    std=std,
-    unlabeled_images=unlabeled,
-  )
+    unlabelled, _ = _read(_source(name, 'unlabelled', data_dir))
+  return from_arrays(name, train_x, train_y, test_x, test_y, num_classes, allow_flip, unlabelled)

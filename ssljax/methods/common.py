@@ -14,17 +14,29 @@ from ssljax.errors import ConfigError
 
 def load_split(config):
   """The dataset, and the balanced labelled subset drawn by config.seed (the rest of train is unlabelled)."""
-  ds = data_lib.load(config.dataset, config.get("data_dir") or None)
+  ds = data_lib.load(
+    config.dataset,
+    config.get("data_dir") or None,
+    image_size=config.get("image_size") or None,
+    allow_flip=config.get("allow_flip"),
+    on_bad_image=config.get("on_bad_image", "fail"),
+  )
   labelled, unlabelled = data_lib.split_labelled(ds.train_labels, config.num_labels, ds.num_classes, config.seed)
   return ds, labelled, unlabelled
 
 
 def unlabelled_arrays(ds, unlabelled_idx):
-  """Unlabelled images with their hidden labels (-1 where unknown), for pseudo-label diagnostics only."""
+  """Unlabelled images with their hidden labels (-1 where unknown), for pseudo-label diagnostics only.
+
+  When every training image is labelled (num_labels=-1) and the dataset has no unlabelled-only images, the
+  unlabelled pool is the whole training set (the fully supervised setting of semi-supervised papers).
+  """
+  if len(np.arange(len(ds.train_labels))[unlabelled_idx]) == 0 and ds.unlabelled_images is None:
+    unlabelled_idx = slice(None)
   x_u, y_u = ds.train_images[unlabelled_idx], ds.train_labels[unlabelled_idx].astype(np.int32)
-  if ds.unlabeled_images is not None:
-    x_u = np.concatenate([x_u, ds.unlabeled_images])
-    y_u = np.concatenate([y_u, np.full(len(ds.unlabeled_images), -1, np.int32)])
+  if ds.unlabelled_images is not None:
+    x_u = np.concatenate([x_u, ds.unlabelled_images])
+    y_u = np.concatenate([y_u, np.full(len(ds.unlabelled_images), -1, np.int32)])
   return x_u, y_u
 
 
@@ -153,4 +165,5 @@ def hidden_label_accuracy(pseudo, y_hidden, weight=None):
   """Accuracy of pseudo-labels against the hidden labels (-1 = unknown, ignored), optionally weighted (a mask)."""
   known = (y_hidden >= 0).astype(jnp.float32)
   w = known if weight is None else known * weight
-  return jnp.sum((pseudo == y_hidden) * w) / jnp.maximum(jnp.sum(w), 1.0)
+  # NaN when no label is known (unlabelled-only images), rather than a misleading 0.
+  return jnp.where(jnp.sum(known) > 0, jnp.sum((pseudo == y_hidden) * w) / jnp.maximum(jnp.sum(w), 1.0), jnp.nan)
