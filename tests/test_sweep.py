@@ -1,0 +1,63 @@
+"""ssljax.sweep: every (config, seed, grid point) in its own workdir, resumable, tabulated."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+from helpers import REPO, TINY
+
+TINY_SETS = [
+  f"--set={k}={v}"
+  for k, v in TINY.items()
+  if k in ("batch_size", "total_steps", "checkpoint_every", "eval_every", "log_every", "model_kwargs.width")
+]
+
+
+def sweep(*args):
+  return subprocess.run(
+    [sys.executable, "-m", "ssljax.sweep", *args], capture_output=True, text=True, cwd=REPO, timeout=1200
+  )
+
+
+def test_sweep_runs_a_grid_resumes_and_tabulates(tmp_path):
+  out = tmp_path / "sweep"
+  common = [
+    "--config",
+    "supervised_digits",
+    "--config",
+    "configs/fixmatch_digits.py",
+    "--set",
+    "num_labels=10,20",
+    *TINY_SETS,
+    "--out",
+    str(out),
+    "--jobs",
+    "2",
+  ]
+  first = sweep(*common, "--seeds", "0")
+  assert first.returncode == 0, first.stderr[-3000:] + first.stdout[-3000:]
+  proc = sweep(*common, "--seeds", "0,1")  # more seeds: the finished runs are kept
+  assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+  assert "8 runs, 4 already finished, 4 to run" in proc.stdout and "ETA" in proc.stdout
+  with open(out / "results.csv") as f:
+    rows = list(csv.DictReader(f))
+  assert {(r["config"], r["num_labels"], r["seed"]) for r in rows} == {
+    (c, n, s) for c in ("supervised_digits", "fixmatch_digits") for n in ("10", "20") for s in ("0", "1")
+  }
+  md = (out / "results.md").read_text()
+  assert md.count("| fixmatch_digits,num_labels=") == 2 and md.count("| supervised_digits,num_labels=") == 2
+  with Image.open(out / "results.png") as im:
+    assert im.size[0] > 300 and len(np.unique(np.asarray(im.convert("L")))) > 2
+  again = sweep(*common, "--seeds", "0,1")
+  assert again.returncode == 0 and "8 already finished, 0 to run" in again.stdout
+  assert os.path.exists(out / "runs" / "fixmatch_digits,num_labels=10" / "seed1" / "log.txt")
+
+
+def test_failed_runs_are_reported(tmp_path):
+  proc = sweep("--config", "fixmatch_digits", "--seeds", "0", "--set", "no_such_key=1", "--out", str(tmp_path))
+  assert proc.returncode != 0 and "1 of 1 runs failed: fixmatch_digits seed 0" in proc.stderr
+  assert "unknown config key" in (tmp_path / "runs" / "fixmatch_digits" / "seed0" / "log.txt").read_text()
