@@ -15,6 +15,7 @@ random-init draws differ, so the fits differ). The sparse variant is not run
 """
 
 import numbers
+import time
 import warnings
 
 import numpy as np
@@ -478,17 +479,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     n, k = X.shape[0], self.n_components
     if self.init_params == 'kmeans':
       lab = KMeans(k, n_init=1, random_state=rs).fit(X).labels_
-      return np.eye(k, dtype=np.float32)[lab]
+      return np.eye(k, dtype=X.dtype)[lab]
     if self.init_params == 'random':
-      r = rs.uniform(size=(n, k)).astype(np.float32)
+      r = rs.uniform(size=(n, k)).astype(X.dtype)
       return r / r.sum(1, keepdims=True)
     if self.init_params == 'random_from_data':
-      r = np.zeros((n, k), np.float32)
+      r = np.zeros((n, k), X.dtype)
       r[rs.choice(n, size=k, replace=False), np.arange(k)] = 1
       return r
     if self.init_params == 'k-means++':
       u = rs.random_sample(kmeans.n_uniforms(k))
-      r = np.zeros((n, k), np.float32)
+      r = np.zeros((n, k), X.dtype)
       r[kmeans.kmeans_plusplus(X, k, uniforms=u)[1], np.arange(k)] = 1
       return r
     raise ValueError(
@@ -512,14 +513,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     _check_float(self.reg_covar, 'reg_covar')
     if self.covariance_type not in gmm.COVARIANCE_TYPES:
       raise ValueError(f'covariance_type must be one of {gmm.COVARIANCE_TYPES}, got {self.covariance_type!r}.')
+    gmm.check_init_params(
+      self.n_components, X.shape[1], self.covariance_type, self.weights_init, self.means_init, self.precisions_init
+    )
     rs = check_random_state(self.random_state)
     warm = self.warm_start and hasattr(self, 'converged_')
     kw = dict(weights_init=self.weights_init, means_init=self.means_init, precisions_init=self.precisions_init)
-    if warm:
-      resp = [self.predict_proba(X).astype(np.float32)]
+    lb0 = -np.inf
+    if warm:  # continue from the fitted parameters and bound, as scikit-learn
+      resp = [np.zeros((X.shape[0], self.n_components), X.dtype)]  # unused: all three parameters are given
       kw = dict(weights_init=self.weights_, means_init=self.means_, precisions_init=self.precisions_)
+      lb0 = self.lower_bound_
     else:
       resp = [self._initial_resp(X, rs) for _ in range(self.n_init)]
+    t0 = time.perf_counter()
     res = gmm.fit(
       X,
       self.n_components,
@@ -529,9 +536,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
       max_iter=self.max_iter,
       n_init=len(resp),
       resp_init=np.stack(resp),
+      lower_bound_init=lb0,
       labels=labels,
       **kw,
     )
+    self._print_verbose(res, time.perf_counter() - t0)
     if not res.converged and self.max_iter > 0:
       warnings.warn(
         'Best performing initialization did not converge. Try different init '
@@ -540,21 +549,43 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         stacklevel=2,
       )
     dt = X.dtype
-    self.weights_ = res.weights.astype(dt)
-    self.means_ = res.means.astype(dt)
-    self.covariances_ = res.covariances.astype(dt)
-    self.precisions_cholesky_ = res.precisions_cholesky.astype(dt)
-    pc = res.precisions_cholesky.astype(np.float64)
+    pc = res.precisions_cholesky
     if self.covariance_type == 'full':
-      self.precisions_ = np.einsum('kij,klj->kil', pc, pc).astype(dt)
+      prec = np.einsum('kij,klj->kil', pc, pc)
     elif self.covariance_type == 'tied':
-      self.precisions_ = (pc @ pc.T).astype(dt)
+      prec = pc @ pc.T
     else:
-      self.precisions_ = (pc**2).astype(dt)
+      prec = pc**2
+    out = dict(weights_=res.weights, means_=res.means, covariances_=res.covariances, precisions_cholesky_=pc)
+    out['precisions_'] = prec
+    for name, v in out.items():
+      if not np.isfinite(v.astype(dt)).all():
+        raise ValueError(f'{name} does not fit in {dt} (the data span too many orders of magnitude); pass float64 X.')
+      setattr(self, name, v.astype(dt))
     self.converged_ = res.converged
     self.n_iter_ = res.n_iter
     self.lower_bound_ = res.lower_bound
+    self.lower_bounds_ = list(res.lower_bounds)
     return self._wlp(X).argmax(axis=1)
+
+  def _print_verbose(self, res, seconds):
+    """scikit-learn's verbose lines for the kept initialisation, printed once EM has run (it runs on device)."""
+    if not self.verbose:
+      return
+    print('Initialization 0')
+    lbs = [-np.inf] + list(res.lower_bounds)
+    per_iter = seconds / max(res.n_iter, 1)
+    for i in range(1, len(lbs)):
+      if i % self.verbose_interval == 0:
+        if self.verbose == 1:
+          print(f'  Iteration {i}')
+        else:
+          print(f'  Iteration {i}\t time lapse {per_iter:.5f}s\t ll change {lbs[i] - lbs[i - 1]:.5f}')
+    msg = 'converged' if res.converged else 'did not converge'
+    if self.verbose == 1:
+      print(f'Initialization {msg}.')
+    else:
+      print(f'Initialization {msg}. time lapse {seconds:.5f}s\t lower bound {res.lower_bound:.5f}.')
 
   def _wlp(self, X):
     return gmm.weighted_log_probs(X, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type)
@@ -600,7 +631,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
   def sample(self, n_samples=1):
     """Draws (X, component labels) from the fitted mixture."""
     check_is_fitted(self)
-    _check_int(n_samples, 'n_samples')
+    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+      raise ValueError(f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one sample.")
     rng = check_random_state(self.random_state)
     counts = rng.multinomial(n_samples, self.weights_.astype(np.float64) / self.weights_.sum())
     xs = []
