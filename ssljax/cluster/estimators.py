@@ -19,6 +19,7 @@ import time
 import warnings
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import (
   BaseEstimator,
   ClassifierMixin,
@@ -662,6 +663,20 @@ class _LabelBase(ClassifierMixin, BaseEstimator):
       kernel=self.kernel if isinstance(self.kernel, str) else 'rbf', gamma=self.gamma, n_neighbors=self.n_neighbors
     )
 
+  def _kernel(self, a, b):
+    """A callable kernel's matrix, dense float64 (scipy sparse results are accepted, as scikit-learn does)."""
+    w = self.kernel(a, b)
+    return np.asarray(w.toarray() if sparse.issparse(w) else w, np.float64)
+
+  def _affinity(self):
+    if callable(self.kernel):
+      return self._kernel(self.X_, self.X_)
+    return lp.affinity_matrix(self.X_, **self._graph_kwargs())
+
+  def _build_graph(self):
+    """The dense graph operator G of the iteration F <- G F (scikit-learn's _build_graph)."""
+    return lp.graph_matrix(self._affinity(), self._variant)
+
   def fit(self, X, y):
     """Fits on X with targets y; unlabelled points are marked -1."""
     X, y = validate_data(self, X, y, dtype=_FLOATS)
@@ -673,7 +688,7 @@ class _LabelBase(ClassifierMixin, BaseEstimator):
     _check_int(self.max_iter, 'max_iter', low=0)
     _check_float(self.tol, 'tol')
     if self.kernel == 'rbf':
-      _check_float(self.gamma, 'gamma', low_open=True)
+      _check_float(self.gamma, 'gamma')
     if self._variant == 'spreading':
       if isinstance(self.alpha, bool) or not isinstance(self.alpha, numbers.Real) or not (0 < self.alpha < 1):
         raise ValueError(f'alpha must be in the open interval (0, 1), got {self.alpha!r}.')
@@ -684,7 +699,7 @@ class _LabelBase(ClassifierMixin, BaseEstimator):
       raise ValueError('y has no labelled point (every label is -1).')
     self.classes_ = classes
     idx = np.where(y == -1, -1, np.searchsorted(classes, y)).astype(np.int32)
-    affinity = np.asarray(self.kernel(X, X), np.float32) if callable(self.kernel) else None
+    affinity = self._kernel(X, X).astype(X.dtype) if callable(self.kernel) else None
     res = lp.fit(
       X,
       idx,
@@ -707,10 +722,10 @@ class _LabelBase(ClassifierMixin, BaseEstimator):
     check_is_fitted(self)
     X = validate_data(self, X, dtype=_FLOATS, reset=False)
     if callable(self.kernel):
-      p = np.asarray(self.kernel(self.X_, X), np.float64).T @ self.label_distributions_
+      p = self._kernel(self.X_, X).T @ self.label_distributions_
       norm = p.sum(1, keepdims=True)
       return p / np.where(norm == 0, 1.0, norm)
-    return lp.predict_proba(self.X_, self.label_distributions_, X, **self._graph_kwargs()).astype(np.float64)
+    return lp.predict_proba(self.X_, self.label_distributions_, X, **self._graph_kwargs())
 
   def predict(self, X):
     check_is_fitted(self)
