@@ -643,7 +643,7 @@ def weighted_log_probs(x, weights, means, precisions_cholesky, cov_type):
   means = np.asarray(means, np.float64)
   shift = means.mean(axis=0)
   spread = max(np.max(np.abs(x - shift)), np.max(np.abs(means - shift)))
-  s = 2.0 ** np.ceil(np.log2(spread)) if spread > 0 else 1.0
+  s = validation.pow2_scale(spread)
   x, means = ((x - shift) / s).astype(dt), ((means - shift) / s).astype(dt)
   pc = (np.asarray(precisions_cholesky, np.float64) * s).astype(dt)
   n_pad = d_pad = 0

@@ -12,7 +12,7 @@ one-pass argmin, and partial counts and sums that are `psum`med.
 
 The data are centred on the host first (as scikit-learn does), which keeps the
 expanded distance accurate, and divided by a power of two that brings the
-largest magnitude to [1/2, 1] (exact), so that squared distances neither
+largest magnitude to [1, 2) (exact), so that squared distances neither
 overflow nor underflow whatever the data's units. float64 data are fitted in
 float64, anything else in float32.
 """
@@ -553,7 +553,7 @@ def transform(x, centers):
   centers = validation.check_array(centers, name='centers', dtype=np.float64)
   mean, _ = validation.center_scale(x)
   spread = max(np.max(np.abs(x - mean)), np.max(np.abs(centers - mean)))
-  scale = 2.0 ** np.ceil(np.log2(spread)) if spread > 0 else 1.0
+  scale = validation.pow2_scale(spread)
   xs = ((x - mean) / scale).astype(x.dtype)
   cs = ((centers - mean) / scale).astype(x.dtype)
   return (np.asarray(_distances(jnp.asarray(xs), jnp.asarray(cs)), np.float64) * scale).astype(x.dtype)

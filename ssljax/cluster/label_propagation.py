@@ -95,12 +95,10 @@ def _pad(a, n, d=None):
 
 
 def _frame(points, queries=None):
-  """(shift, scale): the points' mean and the power of two bringing points and queries to magnitude <= 1."""
+  """(shift, scale): the points' mean and the power of two bringing points and queries to magnitude < 2."""
   shift = points.mean(0, dtype=np.float64)
   spread = max(np.max(np.abs(a - shift)) for a in ([points] if queries is None else [points, queries]))
-  if not np.isfinite(spread):
-    raise ValueError('x spans more than the float64 range.')
-  return shift, (2.0 ** np.ceil(np.log2(spread)) if spread > 0 else 1.0)
+  return shift, validation.pow2_scale(spread)
 
 
 def _in_frame(a, shift, scale, dtype):

@@ -61,18 +61,24 @@ def check_n_clusters(k, n, name='n_clusters'):
     raise ValueError(f'n_samples={n} should be >= {name}={k}.')
 
 
+def pow2_scale(spread):
+  """The power of two 2^floor(log2 spread) (1 for spread 0): dividing by it is exact and brings spread to [1, 2)."""
+  if not np.isfinite(spread):
+    raise ValueError('x has values too large for float64 arithmetic (its column sums or spread overflow).')
+  return float(2.0 ** np.floor(np.log2(spread))) if spread > 0 else 1.0
+
+
 def center_scale(x):
-  """(shift, scale) that map x onto (x - shift) / scale with largest magnitude in [1/2, 1].
+  """(shift, scale) that map x onto (x - shift) / scale with largest magnitude in [1, 2).
 
   scale is a power of two, so dividing by it is exact (distances, sums and squares scale exactly, barring
   underflow), and values anywhere from about 1e-30 to 1e30 reach the kernels at unit size, where squared
   distances neither overflow nor underflow. shift is the column mean (float64) rounded to x's dtype after
   scaling, so the returned shift is the one the kernels really subtract.
   """
-  mean = x.mean(axis=0, dtype=np.float64)
-  spread = float(max(np.max(x.max(axis=0) - mean), np.max(mean - x.min(axis=0))))
-  if not np.isfinite(spread):
-    raise ValueError(f'x spans more than the float64 range (largest magnitude {np.max(np.abs(x)):g}).')
-  scale = 2.0 ** np.ceil(np.log2(spread)) if spread > 0 else 1.0
+  with np.errstate(over='ignore', invalid='ignore'):
+    mean = x.mean(axis=0, dtype=np.float64)
+    spread = float(max(np.max(x.max(axis=0) - mean), np.max(mean - x.min(axis=0))))
+  scale = pow2_scale(spread)
   shift = (mean / scale).astype(x.dtype).astype(np.float64) * scale
-  return shift, float(scale)
+  return shift, scale
