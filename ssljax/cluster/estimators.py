@@ -3,7 +3,8 @@
 Same constructor parameters, fitted attributes and random-state semantics as
 scikit-learn: the random draws (k-means++ uniforms, random inits) come from
 numpy's RandomState in scikit-learn's order, so the same `random_state` gives
-the same initial centres. Computation is float32; outputs take X's dtype.
+the same initial centres. float64 X is fitted in float64, float32 X in
+float32; outputs take X's dtype.
 
 All five pass sklearn.utils.estimator_checks.check_estimator, except one
 check that cannot apply to KMeans and MiniBatchKMeans and that scikit-learn

@@ -100,8 +100,7 @@ def _log_gaussian_t(x, means, pc, cov_type, x2=None):
   """log N(x_i | mu_k, Sigma_k) for 'full' and 'diag', transposed: (K, n); x2 = x * x if the caller has it.
 
   (K, .) @ (., n) puts K (and D) on major axes, so the sum over D and the
-  log-sum-exp over K are column reductions, vectorised over the n rows
-  (measured 23% faster per 'full' E-step than the (n, K·D) layout on a Zen 1).
+  log-sum-exp over K are column reductions, vectorised over the n rows.
   """
   k, d = means.shape
   if cov_type == 'full':  # all K factors in one (K·D, D) @ (D, n) matmul

@@ -65,9 +65,9 @@ def argmin0(d):
   The K rows are first folded into K/4 by elementwise minima of 4 row slices
   (min is associative, so the result is the same): XLA:CPU splits a reduce for
   its threads and then materialises the reduce's input, and folding first
-  makes that int64 input 4x smaller (measured 40-60 ms less per Lloyd pass on
-  1M x 64, K=256; 8 or more slices made XLA fuse the whole reduce and run 3x
-  slower). float64 has no spare bits for the index: a plain min and argmin.
+  makes that int64 input 4x smaller (8 or more slices made XLA fuse the whole
+  reduce into a slower loop; figures in benchmarks/README.md).
+  float64 has no spare bits for the index: a plain min and argmin.
   """
   if d.dtype != jnp.float32:
     return jnp.min(d, axis=0), jnp.argmin(d, axis=0).astype(jnp.int32)
