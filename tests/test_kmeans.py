@@ -26,10 +26,11 @@ def _margin(x, centers):
   return float(np.min(d[:, 1] - d[:, 0]) / d.max())
 
 
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
 @pytest.mark.parametrize('k', [1, 2, 37, 64, 256])
-def test_argmin0_exact_with_ties_and_negatives(k):
+def test_argmin0_exact_with_ties_and_negatives(k, dtype):
   rng = np.random.RandomState(0)
-  d = rng.randn(k, 301).astype(np.float32)
+  d = rng.randn(k, 301).astype(dtype)
   if k > 5:
     d[5] = d[3]  # exact ties: lowest index wins, as numpy
   if k >= 64:

@@ -67,10 +67,13 @@ def argmin0(d):
   its threads and then materialises the reduce's input, and folding first
   makes that int64 input 4x smaller (8 or more slices made XLA fuse the whole
   reduce into a slower loop; figures in benchmarks/README.md).
-  float64 has no spare bits for the index: a plain min and argmin.
+  float64 has no spare bits for the index: the min, then the lowest index
+  holding it (two plain reduces; XLA's variadic argmin reduce is slower).
   """
   if d.dtype != jnp.float32:
-    return jnp.min(d, axis=0), jnp.argmin(d, axis=0).astype(jnp.int32)
+    m = jnp.min(d, axis=0)
+    idx = jnp.arange(d.shape[0], dtype=jnp.int32)[:, None]
+    return m, jnp.min(jnp.where(d == m[None], idx, d.shape[0]), axis=0)
   k = d.shape[0]
   s = next(s for s in (4, 2, 1) if k % s == 0)
   g = k // s
