@@ -550,25 +550,47 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ConvergenceWarning,
         stacklevel=2,
       )
-    dt = X.dtype
-    pc = res.precisions_cholesky
-    if self.covariance_type == 'full':
-      prec = np.einsum('kij,klj->kil', pc, pc)
-    elif self.covariance_type == 'tied':
-      prec = pc @ pc.T
-    else:
-      prec = pc**2
-    out = dict(weights_=res.weights, means_=res.means, covariances_=res.covariances, precisions_cholesky_=pc)
-    out['precisions_'] = prec
-    for name, v in out.items():
-      if not np.isfinite(v.astype(dt)).all():
-        raise ValueError(f'{name} does not fit in {dt} (the data span too many orders of magnitude); pass float64 X.')
-      setattr(self, name, v.astype(dt))
+    self._set_parameters((res.weights, res.means, res.covariances, res.precisions_cholesky), dtype=X.dtype)
     self.converged_ = res.converged
     self.n_iter_ = res.n_iter
     self.lower_bound_ = res.lower_bound
     self.lower_bounds_ = list(res.lower_bounds)
     return self._wlp(X).argmax(axis=1)
+
+  def _set_parameters(self, params, dtype=None):
+    """Stores (weights, means, covariances, precisions_cholesky) and the precisions, in `dtype` (default: theirs)."""
+    weights, means, cov, pc = (np.asarray(a) for a in params)
+    dt = np.dtype(dtype or means.dtype)
+    pc64 = pc.astype(np.float64)
+    if self.covariance_type == 'full':
+      prec = np.einsum('kij,klj->kil', pc64, pc64)
+    elif self.covariance_type == 'tied':
+      prec = pc64 @ pc64.T
+    else:
+      prec = pc64**2
+    out = dict(weights_=weights, means_=means, covariances_=cov, precisions_cholesky_=pc, precisions_=prec)
+    for name, v in out.items():
+      with np.errstate(over='ignore'):
+        v = v.astype(dt)
+      if not np.isfinite(v).all():
+        raise ValueError(f'{name} does not fit in {dt} (the data span too many orders of magnitude); pass float64 X.')
+      setattr(self, name, v)
+
+  def _initialize(self, X, resp):
+    """Parameters from responsibilities (N, K), then weights_init / means_init / precisions_init where given."""
+    X, resp = np.asarray(X), np.asarray(resp)
+    res = gmm.fit(
+      X,
+      resp.shape[1],  # as scikit-learn's: the responsibilities say how many components
+      covariance_type=self.covariance_type,
+      reg_covar=self.reg_covar,
+      max_iter=0,
+      resp_init=resp.astype(X.dtype),
+      weights_init=self.weights_init,
+      means_init=self.means_init,
+      precisions_init=self.precisions_init,
+    )
+    self._set_parameters((res.weights, res.means, res.covariances, res.precisions_cholesky), dtype=X.dtype)
 
   def _print_verbose(self, res, seconds):
     """scikit-learn's verbose lines for the kept initialisation, printed once EM has run (it runs on device)."""

@@ -400,12 +400,14 @@ def _check_shape(a, shape, name):
 
 
 def chol_from_precisions(precisions, cov_type):
-  """Precision Cholesky factors U (U U^T = P) of given precisions, float64: scikit-learn's precisions_init."""
+  """Upper-triangular precision factors U (U U^T = P) of given precisions, float64, as scikit-learn's.
+
+  The Cholesky factor of P with rows and columns reversed, reversed back: upper triangular like the factors
+  the M-step produces (the inverse transposed Cholesky factor of the covariance).
+  """
   p = np.asarray(precisions, np.float64)
-  if cov_type == 'full':
-    return np.stack([np.linalg.cholesky(a) for a in p])
-  if cov_type == 'tied':
-    return np.linalg.cholesky(p)
+  if cov_type in ('full', 'tied'):
+    return np.linalg.cholesky(p[..., ::-1, ::-1])[..., ::-1, ::-1]
   return np.sqrt(p)
 
 

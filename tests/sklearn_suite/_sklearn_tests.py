@@ -73,7 +73,6 @@ NOT_APPLICABLE = {
   'test_gaussian_suffstat_sk_spherical': _SKLEARN_ONLY + ' (_estimate_gaussian_covariances_spherical)',
   'test_compute_log_det_cholesky': _SKLEARN_ONLY + ' (_compute_log_det_cholesky)',
   'test_gaussian_mixture_log_probabilities': _SKLEARN_ONLY + ' (_estimate_log_gaussian_prob)',
-  'test_gaussian_mixture_precisions_init': _PRIVATE + ' (_set_parameters, _initialize)',
   'test_gaussian_mixture_all_init_does_not_estimate_gaussian_parameters': _PRIVATE
   + ' (mocks _estimate_gaussian_parameters)',
   'test_gaussian_mixture_array_api_compliance': _ARRAY_API,
