@@ -344,7 +344,8 @@ def _init_sharded(xs, ws, rs, reg_covar, *, mesh, cov_type):
     check_vma=False,
   )
   nk, sx, q, _ = f(xs, ws, rs)
-  return m_step(nk, sx, q, reg_covar, cov_type)
+  weights, means, cov = m_step(nk, sx, q, reg_covar, cov_type)
+  return weights, means, precision_cholesky(cov, cov_type)  # inside the jit: the loops compile once
 
 
 # ---------------------------------------------------------------------------
@@ -527,10 +528,9 @@ def fit(
     if labels is not None:
       r = _clamp_init(r, y_host, k)
     if weights_init is None or means_init is None or precisions_init is None:
-      weights, means, cov = _init_sharded(
+      weights, means, pc = _init_sharded(
         prep.xs, prep.ws, _chunk_rows(r, prep, 0.0), jnp.asarray(reg, dt), mesh=prep.mesh, cov_type=cov_type
       )
-      pc = precision_cholesky(cov, cov_type)
     # else: all three given; scikit-learn's statistics from r would be overridden, so skip the pass.
     if weights_init is not None:
       weights = jnp.asarray(weights_init, dt)
