@@ -21,8 +21,17 @@ def digits():
   return x, y, yl
 
 
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_knn_selection_is_exact_with_ties(dtype):
+  """Many exactly equal distances (a coarse grid): the k distances found are the k smallest."""
+  x = (np.round(np.random.RandomState(1).randn(2000, 2) * 2) / 2).astype(dtype)
+  nbrs = lp.knn(x, x, 5, chunk=128, block=16)
+  d = ((x[:, None].astype(np.float64) - x[None]) ** 2).sum(-1)
+  np.testing.assert_array_equal(np.take_along_axis(d, nbrs, 1), np.sort(d, axis=1)[:, :5])
+
+
 def test_knn_is_exact():
-  x = np.random.RandomState(0).randn(1000, 8).astype(np.float32)
+  x = np.random.RandomState(0).randn(1000, 8)  # float64, as scikit-learn computes; no near-ties in 8-D normals
   ours = lp.knn(x, x, 7, chunk=128, block=16)
   ref = NearestNeighbors(n_neighbors=7).fit(x).kneighbors(x, return_distance=False)
   np.testing.assert_array_equal(ours, ref)

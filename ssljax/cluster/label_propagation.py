@@ -41,6 +41,36 @@ class LPResult(NamedTuple):
 # Exact kNN.
 
 
+def smallest_k(v, k):
+  """(values, indices) of the k smallest entries of each row of v, ascending, ties to the lowest index; exact.
+
+  float32 uses lax.top_k. For float64 (XLA:CPU's top_k is ~100x slower there) the candidates come from a float32
+  top_k of c = min(2k + 8, m) entries: rounding to float32 is monotone, so the k exactly-smallest entries all
+  round to at most t_k, the k-th smallest rounded value; when the c-th rounded value exceeds t_k every such
+  entry is a candidate, and an exact float64 sort of the candidates finishes. Rows where it does not (many
+  equal rounded values) fall back to an exact sort of the whole row.
+  """
+  q, m = v.shape
+  if v.dtype == jnp.float32 or k >= m:
+    if v.dtype == jnp.float32:
+      neg, idx = lax.top_k(-v, k)
+      return -neg, idx
+    return _sort_smallest(v, jnp.broadcast_to(jnp.arange(m, dtype=jnp.int32), v.shape), k)
+  c = min(2 * k + 8, m)
+  _, cand = lax.top_k(-v.astype(jnp.float32), c)  # ascending rounded values
+  vc = jnp.take_along_axis(v, cand, axis=1)
+  rc = vc.astype(jnp.float32)  # (from the gathered values: reading top_k's own values made XLA:CPU sort instead)
+  ok = jnp.all(rc[:, c - 1] > rc[:, k - 1])
+  exact = lambda: _sort_smallest(vc, cand, k)
+  full = lambda: _sort_smallest(v, jnp.broadcast_to(jnp.arange(m, dtype=jnp.int32), v.shape), k)
+  return lax.cond(ok, exact, full)
+
+
+def _sort_smallest(vals, idx, k):
+  vals, idx = lax.sort((vals, idx.astype(jnp.int32)), dimension=1, num_keys=2)
+  return vals[:, :k], idx[:, :k]
+
+
 def _topk_smallest_blocked(d, k, block):
   """Exact k smallest per row of d (q, M) without a top-k over all M.
 
@@ -52,11 +82,11 @@ def _topk_smallest_blocked(d, k, block):
   q, m = d.shape
   nb = m // block
   blocks = d.reshape(q, nb, block)
-  _, bi = lax.top_k(-jnp.min(blocks, axis=2), k)  # (q, k)
+  _, bi = smallest_k(jnp.min(blocks, axis=2), k)  # (q, k)
   cand = jnp.take_along_axis(blocks, bi[:, :, None], axis=1)  # (q, k, block)
   col = bi[:, :, None] * block + jnp.arange(block, dtype=bi.dtype)
-  v, j = lax.top_k(-cand.reshape(q, k * block), k)
-  return -v, jnp.take_along_axis(col.reshape(q, k * block), j, axis=1)
+  v, j = smallest_k(cand.reshape(q, k * block), k)
+  return v, jnp.take_along_axis(col.reshape(q, k * block), j, axis=1)
 
 
 @functools.partial(jax.jit, static_argnames=('k', 'chunk', 'block'))
@@ -73,7 +103,7 @@ def _knn(queries, points, valid, *, k, chunk, block):
     d = jnp.dot(qc, p2.T, precision=_HI) + pn[None]  # ||p||^2 - 2 q.p
     if block > 1 and k * block < m:
       return _topk_smallest_blocked(d, k, block)[1]
-    return lax.top_k(-d, k)[1]
+    return smallest_k(d, k)[1]
 
   n = queries.shape[0]
   qpad = (-n) % chunk
