@@ -365,16 +365,17 @@ def _covariance_from_chol(pc, cov_type):
 def check_init_params(k, d, cov_type, weights=None, means=None, precisions=None):
   """scikit-learn's checks of weights_init, means_init and precisions_init, with its messages; float64 copies."""
   if weights is not None:
-    w = np.asarray(weights, np.float64)
+    w = np.asarray(weights)
+    w = w if w.dtype in (np.float32, np.float64) else w.astype(np.float64)  # checked in its own dtype, as scikit-learn
     _check_shape(w, (k,), 'weights')
     if (w < 0).any() or (w > 1).any():
       raise ValueError(
         "The parameter 'weights' should be in the range [0, 1], but got max value "
         f'{np.min(w):.5f}, min value {np.max(w):.5f}'
       )
-    if not np.allclose(np.abs(1.0 - np.sum(w)), 0.0):
+    if not np.allclose(float(np.abs(1.0 - np.sum(w))), 0.0, atol=1e-6 if w.dtype == np.float32 else 1e-8):
       raise ValueError(f"The parameter 'weights' should be normalized, but got sum(weights) = {np.sum(w):.5f}")
-    weights = w
+    weights = w.astype(np.float64)
   if means is not None:
     means = validation.check_array(means, 'means_init', dtype=np.float64)
     _check_shape(means, (k, d), 'means')
