@@ -13,9 +13,19 @@ def global_dtype(request):
   return request.param
 
 
+def _seeds(value):
+  """scikit-learn's SKLEARN_TESTS_GLOBAL_RANDOM_SEED: unset (42), 'all' (0-99), 'a-b' or one seed."""
+  if value is None:
+    return [42]
+  if value == 'all':
+    return list(range(100))
+  lo, _, hi = value.partition('-')
+  return list(range(int(lo), int(hi or lo) + 1))
+
+
 def pytest_generate_tests(metafunc):
   if 'global_random_seed' in metafunc.fixturenames:
-    metafunc.parametrize('global_random_seed', [int(os.environ.get('SKLEARN_TESTS_GLOBAL_RANDOM_SEED', 42))])
+    metafunc.parametrize('global_random_seed', _seeds(os.environ.get('SKLEARN_TESTS_GLOBAL_RANDOM_SEED')))
 
 
 def pytest_collection_modifyitems(config, items):
