@@ -1,9 +1,10 @@
-r"""Clustering benchmarks against scikit-learn in the same run (issue 7, section 4).
+r"""Clustering benchmarks against scikit-learn in the same run.
 
   python benchmarks/cluster.py            # full sizes (several minutes on 2 cores)
   python benchmarks/cluster.py --quick    # small sizes, a smoke test
   python benchmarks/cluster.py --skip-sklearn   # e.g. on a GPU machine
   python benchmarks/cluster.py --cpu-devices 2  # ssljax on one virtual CPU device per core
+  python benchmarks/cluster.py --dtype float64  # both sides fit float64 data (ssljax then computes in float64)
 
 `--cpu-devices N` splits the host CPU into N jax devices (`jax_num_cpu_devices`),
 so the row-sharded kernels run one shard per core, each device's single-threaded
@@ -11,9 +12,9 @@ steps (argmin, scatter) overlapping the other's; scikit-learn is unaffected.
 
 Prints one JSON line per case. scikit-learn runs in a subprocess with
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (scikit-learn at its best), on the
-same data and initialisation, float32, timing whole fit() calls. The matmul
+same data and initialisation, in --dtype, timing whole fit() calls. The matmul
 peak is the larger of numpy's (same subprocess environment) and jax's
-4096 x 4096 float32 matmul GFLOP/s, measured in this run. Peak RSS of the
+4096 x 4096 matmul GFLOP/s in --dtype, measured in this run. Peak RSS of the
 4M x 32, K=1024 k-means runs in fresh processes (resource.getrusage).
 """
 
@@ -85,19 +86,20 @@ def spread_data(n, d, seed=0):
 # Fits (the same calls on both sides; `lib` is sklearn or ssljax.cluster).
 
 
-def fit_case(lib, case, sizes, iters=ITERS):
+def fit_case(lib, case, sizes, iters=ITERS, dtype='float32'):
   if case == 'kmeans':
-    x, init = kmeans_data(*sizes['kmeans'])
+    x, init = (a.astype(dtype) for a in kmeans_data(*sizes['kmeans']))
     est = lib.KMeans(init.shape[0], init=init, n_init=1, max_iter=iters, tol=0.0, algorithm='lloyd')
     t = _timed(lambda: est.fit(x))
     return t, dict(inertia=float(est.inertia_), n_iter=int(est.n_iter_)), est.labels_
   if case.startswith('gmm_'):
-    x, means = gmm_data(*sizes['gmm'])
+    x, means = (a.astype(dtype) for a in gmm_data(*sizes['gmm']))
     est = lib.GaussianMixture(means.shape[0], random_state=0, **gmm_init(x, means, case[4:], iters))
     t = _timed(lambda: est.fit(x))
     return t, dict(lower_bound=float(est.lower_bound_), n_iter=int(est.n_iter_)), None
   if case == 'spread':
     x, y = spread_data(*sizes['spread'])
+    x = x.astype(dtype)
     est = lib.LabelSpreading(kernel='knn', n_neighbors=7)
     t = _timed(lambda: est.fit(x, y))
     return t, dict(n_iter=int(est.n_iter_)), est.transduction_
@@ -110,21 +112,22 @@ def _timed(f):
   return time.perf_counter() - t
 
 
-def numpy_peak():
-  a = np.random.RandomState(0).randn(4096, 4096).astype(np.float32)
+def numpy_peak(dtype='float32'):
+  a = np.random.RandomState(0).randn(4096, 4096).astype(dtype)
   a @ a
   best = min(_timed(lambda: a @ a) for _ in range(3))
   return 2 * 4096**3 / best / 1e9
 
 
-def jax_peak():
+def jax_peak(dtype='float32'):
   import jax
   import jax.numpy as jnp
 
-  a = jnp.asarray(np.random.RandomState(0).randn(4096, 4096).astype(np.float32))
-  f = jax.jit(lambda a: jnp.dot(a, a, precision=jax.lax.Precision.HIGHEST))
-  f(a).block_until_ready()
-  best = min(_timed(lambda: f(a).block_until_ready()) for _ in range(3))
+  with jax.enable_x64(True):
+    a = jnp.asarray(np.random.RandomState(0).randn(4096, 4096).astype(dtype))
+    f = jax.jit(lambda a: jnp.dot(a, a, precision=jax.lax.Precision.HIGHEST))
+    f(a).block_until_ready()
+    best = min(_timed(lambda: f(a).block_until_ready()) for _ in range(3))
   return 2 * 4096**3 / best / 1e9
 
 
@@ -147,11 +150,11 @@ def sk_worker(args):
 
   warnings.simplefilter('ignore')
   sizes = SIZES[args.mode]
-  out = dict(numpy_peak=numpy_peak())
+  out = dict(numpy_peak=numpy_peak(args.dtype))
   for case in args.cases:
     times, info, labels = [], None, None
     for _ in range(args.repeats):
-      t, info, labels = fit_case(Lib, case, sizes)
+      t, info, labels = fit_case(Lib, case, sizes, dtype=args.dtype)
       times.append(t)
     if labels is not None:
       np.save(os.path.join(args.tmp, f'{case}_sk.npy'), labels)
@@ -225,6 +228,7 @@ def main():
   p.add_argument('--skip-sklearn', action='store_true')
   p.add_argument('--cases', default='kmeans,gmm_full,gmm_diag,spread,rss')
   p.add_argument('--repeats', type=int, default=2)
+  p.add_argument('--dtype', default='float32', choices=['float32', 'float64'], help='dtype of the data, both sides')
   p.add_argument(
     '--cpu-devices',
     type=int,
@@ -272,7 +276,7 @@ def main():
   # also measures numpy's matmul peak) then jax's peak and fit, so that both
   # sides and the peak see the same machine load (other jobs share the CPU).
   for case in fit_cases:
-    fit_case(cluster, case, sizes, iters=1)  # compiles (max_iter is a traced argument)
+    fit_case(cluster, case, sizes, iters=1, dtype=args.dtype)  # compiles (max_iter is a traced argument)
     jt, st, peaks, npeaks, info, labels, ref = [], [], [], [], None, None, None
     for _ in range(args.repeats):
       if not args.skip_sklearn:
@@ -289,19 +293,22 @@ def main():
             '1',
             '--cases',
             case,
+            '--dtype',
+            args.dtype,
           ],
           env=sklearn_env(),
         )
         npeaks.append(ref['numpy_peak'])
         ref = ref[case]
         st.append(ref['time'])
-      peaks.append(jax_peak())
-      t, info, labels = fit_case(cluster, case, sizes)
+      peaks.append(jax_peak(args.dtype))
+      t, info, labels = fit_case(cluster, case, sizes, dtype=args.dtype)
       jt.append(t)
     jpeak, npeak = max(peaks), max(npeaks) if npeaks else None
     peak = max(jpeak, npeak or 0.0)
     row = dict(
       case=case,
+      dtype=args.dtype,
       jax_s=round(min(jt), 3),
       jax_all_s=[round(t, 2) for t in jt],
       **{f'jax_{k}': v for k, v in info.items()},

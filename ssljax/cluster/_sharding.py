@@ -26,9 +26,10 @@ def data_mesh(devices=None):
 
 
 def x64(f):
-  """Runs `f` with 64-bit types enabled (the packed argmin needs int64).
+  """Runs `f` with 64-bit types enabled: float64 data stay float64, and the packed argmin needs int64.
 
-  Floats stay float32: every array in the kernels has an explicit dtype.
+  jax.enable_x64 is a context manager scoped to the call (and thread): the rest of the process keeps its
+  setting. Every array in the kernels has an explicit dtype, the data's (float32 or float64).
   """
 
   @functools.wraps(f)
@@ -56,8 +57,7 @@ def layout(n, n_dev, chunk):
 def aligned_empty(shape, dtype=np.float32, align=64):
   """np.empty with the data 64-byte aligned: jax.device_put then aliases it on CPU instead of copying.
 
-  (Measured: 1M x 64 float32, 141 ms for the copy of a 16-byte-aligned array, 0.2 ms aligned.) The result is a
-  private buffer of ours that is never written after the put.
+  The result is a private buffer of ours that is never written after the put.
   """
   dtype = np.dtype(dtype)
   size = int(np.prod(shape))
@@ -66,33 +66,39 @@ def aligned_empty(shape, dtype=np.float32, align=64):
   return buf[off : off + size * dtype.itemsize].view(dtype).reshape(shape)
 
 
-def to_chunks(x, w, mesh, chunk, shift=None):
-  """Pads, optionally shifts, and shards rows as (n_chunks, chunk, ...).
+def to_chunks(x, w, mesh, chunk, shift=None, scale=1.0, d_to=None):
+  """Shifts, scales, pads and shards rows as (n_chunks, chunk, d_to).
 
   Args:
-    x: (N, D) float array.
-    w: (N,) float weights.
+    x: (N, D) float32 or float64 array; the chunks keep its dtype.
+    w: (N,) weights.
     mesh: the 1-D data mesh.
     chunk: the largest number of rows per chunk.
     shift: optional (D,) vector subtracted from every row.
+    scale: a power of two every shifted row is divided by (exact: x / scale - shift / scale).
+    d_to: pad the features with zero columns up to d_to.
   Returns:
-    xs (n_chunks, chunk, D) and ws (n_chunks, chunk), both float32 and
-    sharded over the mesh; padding rows have weight 0.
+    xs (n_chunks, chunk, d_to) and ws (n_chunks, chunk), sharded over the mesh; padding rows have weight 0.
   """
   n, d = x.shape
+  d_to = d if d_to is None else d_to
   n_chunks, chunk = layout(n, mesh.size, chunk)
   total = n_chunks * chunk
-  xp = aligned_empty((total, d))  # never the caller's array: the device array may alias it
-  if shift is not None:
-    np.subtract(x, shift.astype(np.float32), out=xp[:n], dtype=np.float32)
+  xp = aligned_empty((total, d_to), x.dtype)  # never the caller's array: the device array may alias it
+  rows = xp[:n, :d]
+  if scale != 1.0:
+    np.multiply(x, x.dtype.type(1.0 / scale), out=rows)
   else:
-    xp[:n] = x
+    rows[...] = x
+  if shift is not None:
+    np.subtract(rows, (np.asarray(shift, np.float64) / scale).astype(x.dtype), out=rows)
   xp[n:] = 0
-  wp = aligned_empty((total,))
+  xp[:n, d:] = 0
+  wp = aligned_empty((total,), x.dtype)
   wp[:n] = w
   wp[n:] = 0
   put = lambda a: jax.device_put(a, NamedSharding(mesh, P(AXIS)))
-  return put(xp.reshape(n_chunks, chunk, d)), put(wp.reshape(n_chunks, chunk))
+  return put(xp.reshape(n_chunks, chunk, d_to)), put(wp.reshape(n_chunks, chunk))
 
 
 def replicated(mesh, *arrays):

@@ -3,7 +3,8 @@
 Same constructor parameters, fitted attributes and random-state semantics as
 scikit-learn: the random draws (k-means++ uniforms, random inits) come from
 numpy's RandomState in scikit-learn's order, so the same `random_state` gives
-the same initial centres. Computation is float32; outputs take X's dtype.
+the same initial centres. float64 X is fitted in float64, float32 X in
+float32; outputs take X's dtype.
 
 All five pass sklearn.utils.estimator_checks.check_estimator, except one
 check that cannot apply to KMeans and MiniBatchKMeans and that scikit-learn
@@ -15,9 +16,11 @@ random-init draws differ, so the fits differ). The sparse variant is not run
 """
 
 import numbers
+import time
 import warnings
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import (
   BaseEstimator,
   ClassifierMixin,
@@ -29,9 +32,9 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted, validate_data
 
-from ssljax.cluster import gmm, kmeans
+from ssljax.cluster import gmm, kmeans, validation
 from ssljax.cluster import label_propagation as lp
 
 _FLOATS = [np.float64, np.float32]
@@ -52,43 +55,68 @@ def _check_float(v, name, low=0.0, low_open=False):
 
 
 class _KMeansBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+  _default_n_init = 10
+
   def _check_common(self, X):
     _check_int(self.n_clusters, 'n_clusters')
     if X.shape[0] < self.n_clusters:
       raise ValueError(f'n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.')
     _check_int(self.max_iter, 'max_iter')
     _check_float(self.tol, 'tol')
-
-  def _n_init(self, default):
     if self.n_init == 'auto':
-      return (
-        1
-        if (isinstance(self.init, str) and self.init == 'k-means++')
-        or not (isinstance(self.init, str) or callable(self.init))
-        else default
-      )
-    _check_int(self.n_init, 'n_init')
-    return self.n_init
+      array_init = not (isinstance(self.init, str) or callable(self.init))
+      self._n_init = 1 if array_init or self.init == 'k-means++' else self._default_n_init
+    else:
+      _check_int(self.n_init, 'n_init')
+      self._n_init = self.n_init
+    if isinstance(self.init, str) and self.init not in ('k-means++', 'random'):
+      raise ValueError(f"init must be 'k-means++', 'random', a callable or an array, got {self.init!r}.")
+    if not (isinstance(self.init, str) or callable(self.init)):
+      if self._n_init != 1:
+        warnings.warn(
+          'Explicit initial center position passed: performing only one init '
+          f'in {type(self).__name__} instead of n_init={self._n_init}.',
+          RuntimeWarning,
+          stacklevel=3,
+        )
+        self._n_init = 1
+      init = check_array(self.init, dtype=X.dtype, copy=True, order='C')
+      self._validate_center_shape(X, init)
+      return init
+    return self.init
 
-  def _initial_centers(self, X, sw, rs, n_init):
-    """(n_init, K, D) initial centres, or ('k-means++', uniforms)."""
-    k, init = self.n_clusters, self.init
-    if isinstance(init, str):
-      if init == 'k-means++':
-        return 'k-means++', rs.random_sample((n_init, kmeans.n_uniforms(k)))
-      if init == 'random':
-        p = sw / sw.sum()
-        return np.stack([X[rs.choice(X.shape[0], size=k, replace=False, p=p)] for _ in range(n_init)]), None
-      raise ValueError(f"init must be 'k-means++', 'random', a callable or an array, got {init!r}.")
-    if callable(init):
-      return np.stack([np.asarray(init(X, k, random_state=rs), X.dtype) for _ in range(n_init)]), None
-    c = np.asarray(init, dtype=X.dtype)
-    if c.shape != (k, X.shape[1]):
+  def _validate_center_shape(self, X, centers):
+    if centers.shape[0] != self.n_clusters:
       raise ValueError(
-        f'The shape of the initial centers {c.shape} does not match '
-        f'the number of clusters {k} and features {X.shape[1]}.'
+        f'The shape of the initial centers {centers.shape} does not match the number of clusters {self.n_clusters}.'
       )
-    return c[None], None
+    if centers.shape[1] != X.shape[1]:
+      raise ValueError(
+        f'The shape of the initial centers {centers.shape} does not match '
+        f'the number of features of the data {X.shape[1]}.'
+      )
+
+  def _init_centroids(
+    self, X, x_squared_norms=None, init=None, random_state=None, sample_weight=None, init_size=None, n_centroids=None
+  ):
+    """One set of initial centres, drawing from random_state in scikit-learn's order (x_squared_norms unused)."""
+    rs = check_random_state(random_state)
+    k = self.n_clusters if n_centroids is None else n_centroids
+    init = self.init if init is None else init
+    sw = np.ones(X.shape[0], X.dtype) if sample_weight is None else np.asarray(sample_weight, X.dtype)
+    if init_size is not None and init_size < X.shape[0]:
+      idx = rs.randint(0, X.shape[0], init_size)
+      X, sw = X[idx], sw[idx]
+    if isinstance(init, str) and init == 'k-means++':
+      u = rs.random_sample(kmeans.n_uniforms(k))
+      return X[kmeans.kmeans_plusplus(X, k, uniforms=u, sample_weight=sw)[1]]
+    if isinstance(init, str) and init == 'random':
+      return X[rs.choice(X.shape[0], size=k, replace=False, p=sw / sw.sum())]
+    if callable(init):
+      centers = check_array(init(X, k, random_state=rs), dtype=X.dtype, order='C')
+      self._validate_center_shape(X, centers)
+      return centers
+    return np.asarray(init, X.dtype)
 
   def _set_result(self, X, res):
     self.cluster_centers_ = res.centers.astype(X.dtype)
@@ -96,14 +124,17 @@ class _KMeansBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
     self.inertia_ = float(res.inertia)
     self.n_iter_ = int(res.n_iter)
     self._n_features_out = self.cluster_centers_.shape[0]
-    distinct = int(np.count_nonzero(np.bincount(self.labels_, minlength=self.n_clusters)))
+    self._warn_distinct(self.labels_)
+
+  def _warn_distinct(self, labels):
+    distinct = int(np.count_nonzero(np.bincount(labels, minlength=self.n_clusters)))
     if distinct < self.n_clusters:
       warnings.warn(
         f'Number of distinct clusters ({distinct}) found smaller than '
         f'n_clusters ({self.n_clusters}). Possibly due to duplicate points '
         'in X.',
         ConvergenceWarning,
-        stacklevel=3,
+        stacklevel=4,
       )
 
   def predict(self, X):
@@ -140,8 +171,7 @@ class _KMeansBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 class KMeans(_KMeansBase):
   """k-means (Lloyd) with scikit-learn's interface; see `ssljax.cluster.kmeans`.
 
-  algorithm='elkan' is accepted and runs Lloyd (same fixed points; Elkan's
-  bounds do not pay on unstructured data, see PLATFORM-NOTES).
+  algorithm='elkan' is accepted and runs Lloyd (the same fixed points and iterates).
   """
 
   def __init__(
@@ -169,30 +199,31 @@ class KMeans(_KMeansBase):
 
   def fit(self, X, y=None, sample_weight=None):
     X = validate_data(self, X, dtype=_FLOATS, order='C')
-    self._check_common(X)
     if self.algorithm not in ('lloyd', 'elkan'):
       raise ValueError(f"algorithm must be 'lloyd' or 'elkan', got {self.algorithm!r}.")
+    init = self._check_common(X)
+    if self.algorithm == 'elkan' and self.n_clusters == 1:
+      msg = "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead."
+      warnings.warn(msg, RuntimeWarning, stacklevel=2)
     sw = _check_sample_weight(sample_weight, X, dtype=X.dtype)
     rs = check_random_state(self.random_state)
-    n_init = self._n_init(default=10)
-    if not isinstance(self.init, str) and not callable(self.init) and n_init != 1:
-      warnings.warn(
-        'Explicit initial center position passed: performing only one init '
-        f'in {type(self).__name__} instead of n_init={n_init}.',
-        RuntimeWarning,
-        stacklevel=2,
+    uniforms = None
+    if isinstance(init, str) and init == 'k-means++':  # seeded inside kmeans.fit, on its prepared layout
+      uniforms = rs.random_sample((self._n_init, kmeans.n_uniforms(self.n_clusters)))
+    else:
+      init = np.stack(
+        [self._init_centroids(X, init=init, random_state=rs, sample_weight=sw) for _ in range(self._n_init)]
       )
-      n_init = 1
-    init, uniforms = self._initial_centers(X, sw, rs, n_init)
     res = kmeans.fit(
       X,
       self.n_clusters,
       init=init,
-      n_init=n_init,
+      n_init=self._n_init,
       uniforms=uniforms,
       max_iter=self.max_iter,
       tol=self.tol,
       sample_weight=sw,
+      verbose=bool(self.verbose),
     )
     self._set_result(X, res)
     return self
@@ -201,13 +232,18 @@ class KMeans(_KMeansBase):
 class MiniBatchKMeans(_KMeansBase):
   """Mini-batch k-means with scikit-learn's interface and update rule.
 
-  Initial centres: the best of n_init seedings on a random subset of
-  init_size points. Each step draws batch_size rows (with replacement),
-  applies `kmeans.minibatch_step`, reassigns centres with tiny weight to
-  random batch points (every 10 K samples seen, as scikit-learn), and stops
-  early on the smoothed batch inertia (max_no_improvement) or centre motion
-  (tol). `partial_fit` streams batches for data that do not fit in memory.
+  Initial centres: the best of n_init seedings on random subsets of
+  init_size points, scored on another random subset. Each step draws
+  batch_size rows (with replacement), applies `kmeans.minibatch_step`,
+  reassigns centres with tiny weight to random batch points (every 10 K
+  samples seen, as scikit-learn), and stops early on the smoothed batch
+  inertia (max_no_improvement) or centre motion (tol). The steps run on
+  centred, power-of-two-scaled data (exact), which keeps the expanded
+  distance accurate far from the origin. `partial_fit` streams batches for
+  data that do not fit in memory (centred on the first batch's mean).
   """
+
+  _default_n_init = 3
 
   def __init__(
     self,
@@ -238,76 +274,129 @@ class MiniBatchKMeans(_KMeansBase):
     self.n_init = n_init
     self.reassignment_ratio = reassignment_ratio
 
-  def _init_state(self, X, sw, rs):
-    n_init = self._n_init(default=3)
-    init_size = self.init_size if self.init_size is not None else 3 * self.batch_size
-    init_size = min(max(init_size, self.n_clusters), X.shape[0])
-    idx = rs.randint(0, X.shape[0], init_size)
-    sub, subw = X[idx], sw[idx]
-    best, best_inertia = None, np.inf
-    for _ in range(n_init):
-      init, u = self._initial_centers(sub, subw, rs, 1)
-      c = (
-        kmeans.kmeans_plusplus(sub, self.n_clusters, uniforms=u[0], sample_weight=subw)[0]
-        if isinstance(init, str)
-        else init[0]
+  def _check_params(self, X):
+    init = self._check_common(X)
+    _check_int(self.batch_size, 'batch_size')
+    if self.max_no_improvement is not None:
+      _check_int(self.max_no_improvement, 'max_no_improvement', low=0)
+    _check_float(self.reassignment_ratio, 'reassignment_ratio')
+    self._batch_size = min(self.batch_size, X.shape[0])
+    self._init_size = self.init_size
+    if self._init_size is None:
+      self._init_size = 3 * self._batch_size
+      if self._init_size < self.n_clusters:
+        self._init_size = 3 * self.n_clusters
+    elif self._init_size < self.n_clusters:
+      warnings.warn(
+        f'init_size={self._init_size} should be larger than n_clusters={self.n_clusters}. '
+        'Setting it to min(3*n_clusters, n_samples)',
+        RuntimeWarning,
+        stacklevel=3,
       )
-      inertia = kmeans.predict(sub, c, sample_weight=subw)[1]
-      if inertia < best_inertia:
-        best, best_inertia = c, inertia
-    self._centers = np.asarray(best, np.float32)
-    self._counts = np.zeros((self.n_clusters,), np.float32)
-    self._n_since_last_reassign = 0
-    self.n_steps_ = 0
+      self._init_size = 3 * self.n_clusters
+    self._init_size = min(self._init_size, X.shape[0])
+    return init
 
-  def _step(self, xb, wb, rs):
-    old = self._centers
-    c, counts, inertia, _ = kmeans.minibatch_step(old, self._counts, xb, wb)
-    c, counts = np.array(c), np.array(counts)
-    self._n_since_last_reassign += xb.shape[0]
-    if self.reassignment_ratio > 0 and ((counts == 0).any() or self._n_since_last_reassign >= 10 * self.n_clusters):
+  def _to_frame(self, X):
+    """X in the frame the steps run in: (X - shift) / scale, scale a power of two."""
+    shift, scale = self._frame
+    xf = ((X - shift) / scale).astype(X.dtype)
+    if not np.isfinite(xf).all():
+      raise ValueError('X lies too far from the first batch for its dtype; fit on data of similar range.')
+    return xf
+
+  def _random_reassign(self):
+    self._n_since_last_reassign += self._batch_size
+    if (self._counts == 0).any() or self._n_since_last_reassign >= 10 * self.n_clusters:
       self._n_since_last_reassign = 0
+      return True
+    return False
+
+  def _step(self, xb, wb, rs, reassign):
+    """One update in the frame; returns the batch inertia in the frame's units."""
+    c, counts, inertia, _ = kmeans.minibatch_step(self._centers, self._counts, xb, wb)
+    c, counts = np.array(c), np.array(counts)
+    if reassign and self.reassignment_ratio > 0:
       low = counts < self.reassignment_ratio * counts.max()
       if low.sum() > 0.5 * xb.shape[0]:
         low[np.argsort(counts)[int(0.5 * xb.shape[0]) :]] = False
-      if low.any() and (~low).any():
-        c[low] = xb[rs.choice(xb.shape[0], replace=False, size=int(low.sum()))]
-        counts[low] = counts[~low].min()
+      n_low = int(low.sum())
+      if n_low:
+        new = rs.choice(xb.shape[0], replace=False, size=n_low)
+        if self.verbose:
+          print(f'[MiniBatchKMeans] Reassigning {n_low} cluster centers.')
+        c[low] = xb[new]
+      counts[low] = np.min(counts[~low])
     self._centers, self._counts = c, counts
-    self.n_steps_ += 1
-    return float(inertia), float(np.sum((c - old) ** 2))
+    return float(inertia)
 
   def fit(self, X, y=None, sample_weight=None):
     X = validate_data(self, X, dtype=_FLOATS, order='C')
-    self._check_common(X)
-    _check_int(self.batch_size, 'batch_size')
-    _check_int(self.max_no_improvement, 'max_no_improvement', low=0) if (self.max_no_improvement is not None) else None
+    init = self._check_params(X)
     sw = _check_sample_weight(sample_weight, X, dtype=X.dtype)
     rs = self._rs = check_random_state(self.random_state)
-    self._init_state(X, sw, rs)
-    n, bs = X.shape[0], min(self.batch_size, X.shape[0])
+    self._frame = validation.center_scale(X)
+    shift, scale = self._frame
+    xf = self._to_frame(X)
+    if not isinstance(init, str) and not callable(init):
+      init = self._to_frame(init)
+    n, bs = X.shape[0], self._batch_size
+    valid = rs.randint(0, n, self._init_size)
+    best, best_inertia = None, None
+    for i in range(self._n_init):
+      if self.verbose:
+        print(f'Init {i + 1}/{self._n_init} with method {self.init}')
+      if callable(init):
+        c = self._to_frame(
+          self._init_centroids(X, init=init, random_state=rs, sample_weight=sw, init_size=self._init_size)
+        )
+      else:
+        c = self._init_centroids(xf, init=init, random_state=rs, sample_weight=sw, init_size=self._init_size)
+      inertia = kmeans.predict(xf[valid], c, sample_weight=sw[valid])[1]
+      if self.verbose:
+        print(f'Inertia for init {i + 1}/{self._n_init}: {inertia * scale**2}')
+      if best_inertia is None or inertia < best_inertia:
+        best, best_inertia = c, inertia
+    self._centers = np.asarray(best, X.dtype)
+    self._counts = np.zeros((self.n_clusters,), X.dtype)
+    self._n_since_last_reassign = 0
+    tol = kmeans.mean_variance(xf) * self.tol if self.tol > 0 else 0.0
     n_steps = (self.max_iter * n) // bs
-    tol = kmeans.mean_variance(X) * self.tol if self.tol > 0 else 0.0
-    ewa, ewa_min, no_improvement = None, np.inf, 0
+    ewa, ewa_min, no_improvement = None, None, 0
+    step = 0
     for step in range(n_steps):
       idx = rs.randint(0, n, bs)
-      inertia, shift = self._step(X[idx].astype(np.float32), sw[idx], rs)
-      inertia /= bs
+      old = self._centers
+      inertia = self._step(xf[idx], sw[idx], rs, self._random_reassign()) / bs
+      shift2 = float(np.sum((self._centers - old) ** 2)) if tol > 0 else 0.0
       if step == 0:
-        ewa = inertia
+        if self.verbose:
+          print(f'Minibatch step {step + 1}/{n_steps}: mean batch inertia: {inertia * scale**2}')
         continue
       alpha = min(bs * 2.0 / (n + 1), 1.0)
-      ewa = ewa * (1 - alpha) + inertia * alpha
-      if tol > 0.0 and shift <= tol:
+      ewa = inertia if ewa is None else ewa * (1 - alpha) + inertia * alpha
+      if self.verbose:
+        print(
+          f'Minibatch step {step + 1}/{n_steps}: mean batch inertia: {inertia * scale**2}, '
+          f'ewa inertia: {ewa * scale**2}'
+        )
+      if tol > 0.0 and shift2 <= tol:
+        if self.verbose:
+          print(f'Converged (small centers change) at step {step + 1}/{n_steps}')
         break
-      if ewa < ewa_min:
+      if ewa_min is None or ewa < ewa_min:
         no_improvement, ewa_min = 0, ewa
       else:
         no_improvement += 1
       if self.max_no_improvement is not None and no_improvement >= self.max_no_improvement:
+        if self.verbose:
+          print(f'Converged (lack of improvement in inertia) at step {step + 1}/{n_steps}')
         break
+    self.n_steps_ = step + 1
     self.n_iter_ = int(np.ceil(self.n_steps_ * bs / n))
     self._finish(X, sw)
+    if not self.compute_labels:
+      self.inertia_ = float((ewa if ewa is not None else 0.0) * scale**2 * n)
     return self
 
   def partial_fit(self, X, y=None, sample_weight=None):
@@ -316,20 +405,32 @@ class MiniBatchKMeans(_KMeansBase):
     X = validate_data(self, X, dtype=_FLOATS, order='C', reset=first)
     sw = _check_sample_weight(sample_weight, X, dtype=X.dtype)
     if first:
-      self._check_common(X)
+      init = self._check_params(X)
       self._rs = check_random_state(self.random_state)
-      self._init_state(X, sw, self._rs)
-    self._step(X.astype(np.float32), sw, self._rs)
+      self._frame = validation.center_scale(X)
+      xf = self._to_frame(X)
+      init = init if isinstance(init, str) or callable(init) else self._to_frame(init)
+      kw = dict(init=init, random_state=self._rs, sample_weight=sw, init_size=self._init_size)
+      c = self._to_frame(self._init_centroids(X, **kw)) if callable(init) else self._init_centroids(xf, **kw)
+      self._centers = np.asarray(c, X.dtype)
+      self._counts = np.zeros((self.n_clusters,), X.dtype)
+      self._n_since_last_reassign = 0
+      self.n_steps_ = 0
+    else:
+      xf = self._to_frame(X)
+    self._step(xf, sw, self._rs, self._random_reassign())
+    self.n_steps_ += 1
     self.n_iter_ = self.n_steps_
     self._finish(X, sw, labels=self.compute_labels)
     return self
 
   def _finish(self, X, sw, labels=None):
-    self.cluster_centers_ = self._centers.astype(X.dtype)
+    shift, scale = self._frame
+    self.cluster_centers_ = (self._centers.astype(np.float64) * scale + shift).astype(X.dtype)
     self._n_features_out = self.n_clusters
     if self.compute_labels if labels is None else labels:
-      lab, inertia = kmeans.predict(X, self._centers, sample_weight=sw)
-      self.labels_, self.inertia_ = lab.astype(np.int32), float(inertia)
+      lab, inertia = kmeans.predict(self._to_frame(X), self._centers, sample_weight=sw)
+      self.labels_, self.inertia_ = lab.astype(np.int32), float(inertia) * scale**2
 
 
 # ---------------------------------------------------------------------------
@@ -380,17 +481,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     n, k = X.shape[0], self.n_components
     if self.init_params == 'kmeans':
       lab = KMeans(k, n_init=1, random_state=rs).fit(X).labels_
-      return np.eye(k, dtype=np.float32)[lab]
+      return np.eye(k, dtype=X.dtype)[lab]
     if self.init_params == 'random':
-      r = rs.uniform(size=(n, k)).astype(np.float32)
+      r = rs.uniform(size=(n, k)).astype(X.dtype)
       return r / r.sum(1, keepdims=True)
     if self.init_params == 'random_from_data':
-      r = np.zeros((n, k), np.float32)
+      r = np.zeros((n, k), X.dtype)
       r[rs.choice(n, size=k, replace=False), np.arange(k)] = 1
       return r
     if self.init_params == 'k-means++':
       u = rs.random_sample(kmeans.n_uniforms(k))
-      r = np.zeros((n, k), np.float32)
+      r = np.zeros((n, k), X.dtype)
       r[kmeans.kmeans_plusplus(X, k, uniforms=u)[1], np.arange(k)] = 1
       return r
     raise ValueError(
@@ -414,14 +515,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     _check_float(self.reg_covar, 'reg_covar')
     if self.covariance_type not in gmm.COVARIANCE_TYPES:
       raise ValueError(f'covariance_type must be one of {gmm.COVARIANCE_TYPES}, got {self.covariance_type!r}.')
+    gmm.check_init_params(
+      self.n_components, X.shape[1], self.covariance_type, self.weights_init, self.means_init, self.precisions_init
+    )
     rs = check_random_state(self.random_state)
     warm = self.warm_start and hasattr(self, 'converged_')
     kw = dict(weights_init=self.weights_init, means_init=self.means_init, precisions_init=self.precisions_init)
-    if warm:
-      resp = [self.predict_proba(X).astype(np.float32)]
+    lb0 = -np.inf
+    if warm:  # continue from the fitted parameters and bound, as scikit-learn
+      resp = [np.zeros((X.shape[0], self.n_components), X.dtype)]  # unused: all three parameters are given
       kw = dict(weights_init=self.weights_, means_init=self.means_, precisions_init=self.precisions_)
+      lb0 = self.lower_bound_
     else:
       resp = [self._initial_resp(X, rs) for _ in range(self.n_init)]
+    t0 = time.perf_counter()
     res = gmm.fit(
       X,
       self.n_components,
@@ -431,9 +538,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
       max_iter=self.max_iter,
       n_init=len(resp),
       resp_init=np.stack(resp),
+      lower_bound_init=lb0,
       labels=labels,
       **kw,
     )
+    self._print_verbose(res, time.perf_counter() - t0)
     if not res.converged and self.max_iter > 0:
       warnings.warn(
         'Best performing initialization did not converge. Try different init '
@@ -441,22 +550,66 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ConvergenceWarning,
         stacklevel=2,
       )
-    dt = X.dtype
-    self.weights_ = res.weights.astype(dt)
-    self.means_ = res.means.astype(dt)
-    self.covariances_ = res.covariances.astype(dt)
-    self.precisions_cholesky_ = res.precisions_cholesky.astype(dt)
-    pc = res.precisions_cholesky.astype(np.float64)
-    if self.covariance_type == 'full':
-      self.precisions_ = np.einsum('kij,klj->kil', pc, pc).astype(dt)
-    elif self.covariance_type == 'tied':
-      self.precisions_ = (pc @ pc.T).astype(dt)
-    else:
-      self.precisions_ = (pc**2).astype(dt)
+    self._set_parameters((res.weights, res.means, res.covariances, res.precisions_cholesky), dtype=X.dtype)
     self.converged_ = res.converged
     self.n_iter_ = res.n_iter
     self.lower_bound_ = res.lower_bound
+    self.lower_bounds_ = list(res.lower_bounds)
     return self._wlp(X).argmax(axis=1)
+
+  def _set_parameters(self, params, dtype=None):
+    """Stores (weights, means, covariances, precisions_cholesky) and the precisions, in `dtype` (default: theirs)."""
+    weights, means, cov, pc = (np.asarray(a) for a in params)
+    dt = np.dtype(dtype or means.dtype)
+    pc64 = pc.astype(np.float64)
+    if self.covariance_type == 'full':
+      prec = np.einsum('kij,klj->kil', pc64, pc64)
+    elif self.covariance_type == 'tied':
+      prec = pc64 @ pc64.T
+    else:
+      prec = pc64**2
+    out = dict(weights_=weights, means_=means, covariances_=cov, precisions_cholesky_=pc, precisions_=prec)
+    for name, v in out.items():
+      with np.errstate(over='ignore'):
+        v = v.astype(dt)
+      if not np.isfinite(v).all():
+        raise ValueError(f'{name} does not fit in {dt} (the data span too many orders of magnitude); pass float64 X.')
+      setattr(self, name, v)
+
+  def _initialize(self, X, resp):
+    """Parameters from responsibilities (N, K), then weights_init / means_init / precisions_init where given."""
+    X, resp = np.asarray(X), np.asarray(resp)
+    res = gmm.fit(
+      X,
+      resp.shape[1],  # as scikit-learn's: the responsibilities say how many components
+      covariance_type=self.covariance_type,
+      reg_covar=self.reg_covar,
+      max_iter=0,
+      resp_init=resp.astype(X.dtype),
+      weights_init=self.weights_init,
+      means_init=self.means_init,
+      precisions_init=self.precisions_init,
+    )
+    self._set_parameters((res.weights, res.means, res.covariances, res.precisions_cholesky), dtype=X.dtype)
+
+  def _print_verbose(self, res, seconds):
+    """scikit-learn's verbose lines for the kept initialisation, printed once EM has run (it runs on device)."""
+    if not self.verbose:
+      return
+    print('Initialization 0')
+    lbs = [-np.inf] + list(res.lower_bounds)
+    per_iter = seconds / max(res.n_iter, 1)
+    for i in range(1, len(lbs)):
+      if i % self.verbose_interval == 0:
+        if self.verbose == 1:
+          print(f'  Iteration {i}')
+        else:
+          print(f'  Iteration {i}\t time lapse {per_iter:.5f}s\t ll change {lbs[i] - lbs[i - 1]:.5f}')
+    msg = 'converged' if res.converged else 'did not converge'
+    if self.verbose == 1:
+      print(f'Initialization {msg}.')
+    else:
+      print(f'Initialization {msg}. time lapse {seconds:.5f}s\t lower bound {res.lower_bound:.5f}.')
 
   def _wlp(self, X):
     return gmm.weighted_log_probs(X, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type)
@@ -502,7 +655,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
   def sample(self, n_samples=1):
     """Draws (X, component labels) from the fitted mixture."""
     check_is_fitted(self)
-    _check_int(n_samples, 'n_samples')
+    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+      raise ValueError(f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one sample.")
     rng = check_random_state(self.random_state)
     counts = rng.multinomial(n_samples, self.weights_.astype(np.float64) / self.weights_.sum())
     xs = []
@@ -532,6 +686,20 @@ class _LabelBase(ClassifierMixin, BaseEstimator):
       kernel=self.kernel if isinstance(self.kernel, str) else 'rbf', gamma=self.gamma, n_neighbors=self.n_neighbors
     )
 
+  def _kernel(self, a, b):
+    """A callable kernel's matrix, dense float64 (scipy sparse results are accepted, as scikit-learn does)."""
+    w = self.kernel(a, b)
+    return np.asarray(w.toarray() if sparse.issparse(w) else w, np.float64)
+
+  def _affinity(self):
+    if callable(self.kernel):
+      return self._kernel(self.X_, self.X_)
+    return lp.affinity_matrix(self.X_, **self._graph_kwargs())
+
+  def _build_graph(self):
+    """The dense graph operator G of the iteration F <- G F (scikit-learn's _build_graph)."""
+    return lp.graph_matrix(self._affinity(), self._variant)
+
   def fit(self, X, y):
     """Fits on X with targets y; unlabelled points are marked -1."""
     X, y = validate_data(self, X, y, dtype=_FLOATS)
@@ -543,7 +711,7 @@ class _LabelBase(ClassifierMixin, BaseEstimator):
     _check_int(self.max_iter, 'max_iter', low=0)
     _check_float(self.tol, 'tol')
     if self.kernel == 'rbf':
-      _check_float(self.gamma, 'gamma', low_open=True)
+      _check_float(self.gamma, 'gamma')
     if self._variant == 'spreading':
       if isinstance(self.alpha, bool) or not isinstance(self.alpha, numbers.Real) or not (0 < self.alpha < 1):
         raise ValueError(f'alpha must be in the open interval (0, 1), got {self.alpha!r}.')
@@ -554,7 +722,7 @@ class _LabelBase(ClassifierMixin, BaseEstimator):
       raise ValueError('y has no labelled point (every label is -1).')
     self.classes_ = classes
     idx = np.where(y == -1, -1, np.searchsorted(classes, y)).astype(np.int32)
-    affinity = np.asarray(self.kernel(X, X), np.float32) if callable(self.kernel) else None
+    affinity = self._kernel(X, X).astype(X.dtype) if callable(self.kernel) else None
     res = lp.fit(
       X,
       idx,
@@ -577,10 +745,10 @@ class _LabelBase(ClassifierMixin, BaseEstimator):
     check_is_fitted(self)
     X = validate_data(self, X, dtype=_FLOATS, reset=False)
     if callable(self.kernel):
-      p = np.asarray(self.kernel(self.X_, X), np.float64).T @ self.label_distributions_
+      p = self._kernel(self.X_, X).T @ self.label_distributions_
       norm = p.sum(1, keepdims=True)
       return p / np.where(norm == 0, 1.0, norm)
-    return lp.predict_proba(self.X_, self.label_distributions_, X, **self._graph_kwargs()).astype(np.float64)
+    return lp.predict_proba(self.X_, self.label_distributions_, X, **self._graph_kwargs())
 
   def predict(self, X):
     check_is_fitted(self)

@@ -11,7 +11,10 @@ block of ||c||^2 - 2 c.x (the -2 is folded into the centres, exact), an exact
 one-pass argmin, and partial counts and sums that are `psum`med.
 
 The data are centred on the host first (as scikit-learn does), which keeps the
-expanded distance accurate in float32.
+expanded distance accurate, and divided by a power of two that brings the
+largest magnitude to [1, 2) (exact), so that squared distances neither
+overflow nor underflow whatever the data's units. float64 data are fitted in
+float64, anything else in float32.
 """
 
 import functools
@@ -53,7 +56,7 @@ def _from_order_bits(b):
 
 
 def argmin0(d):
-  """(min, argmin) over axis 0 of a (K, n) float32 block, in one reduce.
+  """(min, argmin) over axis 0 of a (K, n) block; for float32 in one reduce.
 
   Key = order_bits(d) << 32 | k as int64, so a single integer min gives the
   smallest value and, among ties, the lowest index (numpy's rule). Needs
@@ -62,10 +65,15 @@ def argmin0(d):
   The K rows are first folded into K/4 by elementwise minima of 4 row slices
   (min is associative, so the result is the same): XLA:CPU splits a reduce for
   its threads and then materialises the reduce's input, and folding first
-  makes that int64 input 4x smaller (measured 40-60 ms less per Lloyd pass on
-  1M x 64, K=256; 8 or more slices made XLA fuse the whole reduce and run 3x
-  slower).
+  makes that int64 input 4x smaller (8 or more slices made XLA fuse the whole
+  reduce into a slower loop; figures in benchmarks/README.md).
+  float64 has no spare bits for the index: the min, then the lowest index
+  holding it (two plain reduces; XLA's variadic argmin reduce is slower).
   """
+  if d.dtype != jnp.float32:
+    m = jnp.min(d, axis=0)
+    idx = jnp.arange(d.shape[0], dtype=jnp.int32)[:, None]
+    return m, jnp.min(jnp.where(d == m[None], idx, d.shape[0]), axis=0)
   k = d.shape[0]
   s = next(s for s in (4, 2, 1) if k % s == 0)
   g = k // s
@@ -88,33 +96,42 @@ def _assign(xc, c2, cn):
 # Per-device passes over chunks (run inside shard_map).
 
 
-def _stats_pass(xs, ws, labels_old, centers):
-  """One assignment pass: counts, sums, #changed labels (psummed), labels."""
+def _stats_pass(xs, ws, labels_old, centers, with_inertia=False):
+  """One assignment pass: counts, sums, #changed labels, inertia of the old centres (psummed), labels.
+
+  The inertia is computed only `with_inertia` (verbose fits print it); it is 0 otherwise.
+  """
   k, d = centers.shape
+  dt = xs.dtype
   c2, cn = -2.0 * centers, jnp.sum(centers * centers, axis=1)
 
   def step(carry, inp):
-    counts, sums, changed = carry
+    counts, sums, changed, inertia = carry
     xc, wc, lo = inp
-    _, lab = _assign(xc, c2, cn)
+    dmin, lab = _assign(xc, c2, cn)
     counts = counts + jax.ops.segment_sum(wc, lab, k)
     sums = sums + jax.ops.segment_sum(xc * wc[:, None], lab, k)
     changed = changed + jnp.sum((lab != lo) & (wc > 0), dtype=jnp.int32)
-    return (counts, sums, changed), lab
+    if with_inertia:
+      inertia = inertia + jnp.sum(wc * jnp.maximum(dmin + jnp.sum(xc * xc, axis=1), 0.0))
+    return (counts, sums, changed, inertia), lab
 
-  init = (jnp.zeros((k,), jnp.float32), jnp.zeros((k, d), jnp.float32), jnp.zeros((), jnp.int32))
-  (counts, sums, changed), labels = lax.scan(step, init, (xs, ws, labels_old))
-  counts, sums, changed = lax.psum((counts, sums, changed), AXIS)
-  return counts, sums, changed, labels
+  init = (jnp.zeros((k,), dt), jnp.zeros((k, d), dt), jnp.zeros((), jnp.int32), jnp.zeros((), dt))
+  (counts, sums, changed, inertia), labels = lax.scan(step, init, (xs, ws, labels_old))
+  counts, sums, changed, inertia = lax.psum((counts, sums, changed, inertia), AXIS)
+  return counts, sums, changed, inertia, labels
 
 
 def _relocate(xs, ws, labels, centers, counts, sums):
   """Moves empty clusters to the points farthest from their centres.
 
   As scikit-learn: the j-th empty cluster (by index) takes the j-th farthest
-  point, which leaves its old cluster (its weight and sum are removed).
+  point, which leaves its old cluster (its weight and sum are removed); when
+  every point sits on its centre (more clusters than distinct points) nothing
+  moves.
   """
   k, d = centers.shape
+  dt = xs.dtype
   m = min(k, xs.shape[1])
 
   def step(best, inp):
@@ -127,9 +144,9 @@ def _relocate(xs, ws, labels, centers, counts, sums):
     return (v, cat(best[1], xc), cat(best[2], wc), cat(best[3], lab)), None
 
   init = (
-    jnp.full((m,), -jnp.inf, jnp.float32),
-    jnp.zeros((m, d), jnp.float32),
-    jnp.zeros((m,), jnp.float32),
+    jnp.full((m,), -jnp.inf, dt),
+    jnp.zeros((m, d), dt),
+    jnp.zeros((m,), dt),
     jnp.zeros((m,), jnp.int32),
   )
   best, _ = lax.scan(step, init, (xs, ws, labels))
@@ -139,7 +156,7 @@ def _relocate(xs, ws, labels, centers, counts, sums):
 
   empty = counts == 0
   rank = jnp.clip(jnp.cumsum(empty) - 1, 0, m - 1)
-  take = empty & (jnp.cumsum(empty) <= m) & (v[rank] > -jnp.inf)
+  take = empty & (jnp.cumsum(empty) <= m) & (v[rank] > -jnp.inf) & (v[0] > 0)
   xr, wr, lr = xf[rank], jnp.where(take, wf[rank], 0.0), lf[rank]
   sums = sums - jax.ops.segment_sum(xr * wr[:, None], lr, k)
   counts = counts - jax.ops.segment_sum(wr, lr, k)
@@ -158,8 +175,21 @@ def _final_pass(xs, ws, centers):
     r = jnp.sum((xc - centers[lab]) ** 2, axis=1)
     return total + jnp.sum(wc * r), lab
 
-  total, labels = lax.scan(step, jnp.zeros((), jnp.float32), (xs, ws))
+  total, labels = lax.scan(step, jnp.zeros((), xs.dtype), (xs, ws))
   return labels, lax.psum(total, AXIS)
+
+
+def _iteration(xs, ws, c, lab_old, with_inertia=False):
+  """One Lloyd iteration: (new centres, labels, #changed labels, squared centre shift, inertia of c).
+
+  A cluster that stays empty (nothing to relocate) moves onto the heaviest one, as scikit-learn's.
+  """
+  counts, sums, changed, inertia, lab = _stats_pass(xs, ws, lab_old, c, with_inertia)
+  counts, sums = lax.cond(jnp.any(counts == 0), lambda: _relocate(xs, ws, lab, c, counts, sums), lambda: (counts, sums))
+  safe = jnp.where(counts > 0, counts, 1.0)[:, None]
+  new = sums / safe
+  new = jnp.where(counts[:, None] > 0, new, new[jnp.argmax(counts)])
+  return new, lab, changed, jnp.sum((new - c) ** 2), inertia
 
 
 def _lloyd(xs, ws, centers, max_iter, tol):
@@ -175,20 +205,15 @@ def _lloyd(xs, ws, centers, max_iter, tol):
 
   def body(s):
     it, c, lab_old, _, _ = s
-    counts, sums, changed, lab = _stats_pass(xs, ws, lab_old, c)
-    counts, sums = lax.cond(
-      jnp.any(counts == 0), lambda: _relocate(xs, ws, lab, c, counts, sums), lambda: (counts, sums)
-    )
-    safe = jnp.where(counts > 0, counts, 1.0)[:, None]
-    new = jnp.where(counts[:, None] > 0, sums / safe, c)
-    return it + 1, new, lab, changed == 0, jnp.sum((new - c) ** 2)
+    new, lab, changed, shift, _ = _iteration(xs, ws, c, lab_old)
+    return it + 1, new, lab, changed == 0, shift
 
   init = (
     jnp.zeros((), jnp.int32),
     centers,
     jnp.full(ws.shape, -1, jnp.int32),
     jnp.zeros((), bool),
-    jnp.full((), jnp.inf, jnp.float32),
+    jnp.full((), jnp.inf, xs.dtype),
   )
   it, centers, _, _, _ = lax.while_loop(cond, body, init)
   labels, inertia = _final_pass(xs, ws, centers)
@@ -201,6 +226,18 @@ def _lloyd_sharded(xs, ws, centers, max_iter, tol, *, mesh):
     _lloyd, mesh=mesh, in_specs=(P(AXIS), P(AXIS), P(), P(), P()), out_specs=(P(), P(AXIS), P(), P()), check_vma=False
   )
   return f(xs, ws, centers, max_iter, tol)
+
+
+@functools.partial(jax.jit, static_argnames=('mesh',))
+def _iteration_sharded(xs, ws, centers, labels_old, *, mesh):
+  f = jax.shard_map(
+    functools.partial(_iteration, with_inertia=True),
+    mesh=mesh,
+    in_specs=(P(AXIS), P(AXIS), P(), P(AXIS)),
+    out_specs=(P(), P(AXIS), P(), P(), P()),
+    check_vma=False,
+  )
+  return f(xs, ws, centers, labels_old)
 
 
 @functools.partial(jax.jit, static_argnames=('mesh',))
@@ -265,55 +302,55 @@ def _kmeans_plusplus(x, w, n_valid, u, *, k):
 
 
 class Prepared(NamedTuple):
-  """Data laid out for the kernels: centred, padded, chunked and sharded."""
+  """Data laid out for the kernels: centred, scaled, padded, chunked and sharded."""
 
   xs: jax.Array
   ws: jax.Array
-  mean: np.ndarray  # (D,) the shift, unpadded
+  mean: np.ndarray  # (D,) the shift, float64, unpadded
   n: int
   mesh: object
+  scale: float = 1.0  # a power of two: kernel coordinates are (x - mean) / scale
 
   @property
   def d(self):
     return self.mean.shape[0]
 
+  @property
+  def dtype(self):
+    return self.xs.dtype
+
   def pad(self, c):
-    """Centres (..., D) in data coordinates -> shifted, padded kernel coordinates."""
-    c = np.asarray(c, np.float32) - self.mean
+    """Centres (..., D) in data coordinates -> shifted, scaled, padded kernel coordinates."""
+    c = ((np.asarray(c, np.float64) - self.mean) / self.scale).astype(self.dtype)
+    if not np.isfinite(c).all():
+      raise ValueError('centres lie too far from the data for its dtype.')
     extra = self.xs.shape[-1] - self.d
     return np.pad(c, [(0, 0)] * (c.ndim - 1) + [(0, extra)]) if extra else c
 
   def unpad(self, c):
-    return np.asarray(c)[..., : self.d] + self.mean
+    """Kernel coordinates -> data coordinates, float64."""
+    return np.asarray(c, np.float64)[..., : self.d] * self.scale + self.mean
 
 
 def default_chunk(k):
-  """Rows per distance block for K centres: the K x chunk float32 block stays about 1 MiB (cache-sized).
-
-  Measured on a 2-core Zen 1 (1M x 64, K=256): 1024-row chunks 677 ms per Lloyd iteration, 512 rows 751,
-  2048 rows 769, 4096 rows 952.
-  """
+  """Rows per distance block for K centres: the K x chunk float32 block stays about 1 MiB (cache-sized)."""
   return int(min(8192, max(256, 1 << round(math.log2((1 << 18) / max(k, 1))))))
 
 
 def prepare(x, sample_weight=None, *, mesh=None, chunk=4096, center=True, pad_features=True):
-  """Validates x and lays it out as (n_chunks, chunk, D) over the mesh.
+  """Validates x and lays it out as (n_chunks, chunk, D) over the mesh, centred and scaled (center=True).
 
   Small inputs get zero feature columns up to a power of two (distances and
   centres are unchanged), so that many small fits share compiled kernels.
   """
   x = validation.check_array(x)
   n, d = x.shape
-  w = validation.check_weights(sample_weight, n)
+  w = validation.check_weights(sample_weight, n, x.dtype)
   mesh = _sharding.data_mesh() if mesh is None else mesh
-  mean = (x.mean(axis=0, dtype=np.float64) if center else np.zeros(d)).astype(np.float32)
-  if pad_features and n * d <= 1 << 16 and d < 64:
-    dp = max(16, 1 << (d - 1).bit_length())
-    x = np.pad(x - mean, ((0, 0), (0, dp - d)))
-    xs, ws = _sharding.to_chunks(x, w, mesh, chunk)
-  else:
-    xs, ws = _sharding.to_chunks(x, w, mesh, chunk, shift=mean if center else None)
-  return Prepared(xs, ws, mean, n, mesh)
+  mean, scale = validation.center_scale(x) if center else (np.zeros(d), 1.0)
+  d_to = max(16, 1 << (d - 1).bit_length()) if pad_features and n * d <= 1 << 16 and d < 64 else d
+  xs, ws = _sharding.to_chunks(x, w, mesh, chunk, shift=mean if center else None, scale=scale, d_to=d_to)
+  return Prepared(xs, ws, mean, n, mesh, scale)
 
 
 def _prepare_for(x, k, sample_weight, mesh, chunk):
@@ -339,20 +376,20 @@ def kmeans_plusplus(x, n_clusters, *, key=None, uniforms=None, sample_weight=Non
   """
   prep = _prepare_for(x, n_clusters, sample_weight, mesh, chunk)
   validation.check_n_clusters(n_clusters, prep.n)
-  u = _uniforms(n_clusters, key, uniforms)
+  u = _uniforms(n_clusters, key, uniforms, prep.dtype)
   xf, wf = _flat(prep)
   c, idx = _kmeans_plusplus(xf, wf, jnp.int32(prep.n), u, k=n_clusters)
   return prep.unpad(c), np.asarray(idx)
 
 
-def _uniforms(k, key, uniforms):
+def _uniforms(k, key, uniforms, dtype):
   if uniforms is not None:
-    u = np.asarray(uniforms, np.float32).reshape(-1)
+    u = np.asarray(uniforms, np.float64).reshape(-1)
     if u.shape[0] < n_uniforms(k):
       raise ValueError(f'uniforms needs {n_uniforms(k)} values, got {u.shape[0]}.')
-    return jnp.asarray(u[: n_uniforms(k)])
+    return jnp.asarray(u[: n_uniforms(k)], dtype)
   key = jax.random.key(0) if key is None else key
-  return jax.random.uniform(key, (n_uniforms(k),), jnp.float32)
+  return jax.random.uniform(key, (n_uniforms(k),), dtype)
 
 
 def _same_clustering(a, b, k):
@@ -380,6 +417,7 @@ def fit(
   sample_weight=None,
   mesh=None,
   chunk=None,
+  verbose=False,
 ):
   """Runs k-means, keeping the restart with the lowest inertia.
 
@@ -397,8 +435,9 @@ def fit(
     sample_weight: optional (N,) non-negative weights.
     mesh: 1-D device mesh with axis 'data' (default: all devices).
     chunk: rows per distance block (memory grows with chunk x K; default: default_chunk(K)).
+    verbose: print scikit-learn's per-iteration lines (the iterations then run one jitted call each).
   Returns:
-    KMeansResult(centers, labels, inertia, n_iter).
+    KMeansResult(centers, labels, inertia, n_iter); centres in float64.
   """
   prep = _prepare_for(x, n_clusters, sample_weight, mesh, chunk)
   validation.check_n_clusters(n_clusters, prep.n)
@@ -415,14 +454,14 @@ def fit(
     for i in range(n_init):
       key, sub = jax.random.split(key)
       if init == 'k-means++':
-        u = _uniforms(n_clusters, sub, None if uniforms is None else uniforms[i])
+        u = _uniforms(n_clusters, sub, None if uniforms is None else uniforms[i], prep.dtype)
         inits.append(_kmeans_plusplus(xf, wf, jnp.int32(prep.n), u, k=n_clusters)[0])
       else:
         p = np.asarray(wf[: prep.n], np.float64)
-        idx = jax.random.choice(sub, prep.n, (n_clusters,), replace=False, p=jnp.asarray(p / p.sum(), jnp.float32))
+        idx = jax.random.choice(sub, prep.n, (n_clusters,), replace=False, p=jnp.asarray(p / p.sum(), prep.dtype))
         inits.append(xf[idx])
   else:
-    c = validation.check_array(init, name='init', ndim=3 if np.ndim(init) == 3 else 2)
+    c = validation.check_array(init, name='init', ndim=3 if np.ndim(init) == 3 else 2, dtype=np.float64)
     c = c[None] if c.ndim == 2 else c
     if c.shape[1:] != (n_clusters, prep.d):
       raise ValueError(f'init has shape {c.shape[1:]}, expected {(n_clusters, prep.d)}.')
@@ -430,10 +469,15 @@ def fit(
 
   best = None
   for c0 in inits:
-    c, lab, inertia, it = _lloyd_sharded(
-      prep.xs, prep.ws, jnp.asarray(c0, jnp.float32), jnp.int32(max_iter), jnp.float32(tol_abs), mesh=prep.mesh
-    )
-    inertia = float(inertia)
+    c0 = jnp.asarray(c0, prep.dtype)
+    if verbose:
+      print('Initialization complete')
+      c, lab, inertia, it = _lloyd_verbose(prep, c0, max_iter, tol_abs)
+    else:
+      c, lab, inertia, it = _lloyd_sharded(
+        prep.xs, prep.ws, c0, jnp.int32(max_iter), jnp.asarray(tol_abs, prep.dtype), mesh=prep.mesh
+      )
+    inertia = float(inertia) * prep.scale**2
     if best is not None and not inertia < best[2]:
       continue
     lab = np.asarray(lab).reshape(-1)[: prep.n]
@@ -444,8 +488,26 @@ def fit(
   return KMeansResult(prep.unpad(c), lab, inertia, it)
 
 
+def _lloyd_verbose(prep, c, max_iter, tol):
+  """_lloyd as a host loop of jitted iterations, printing scikit-learn's lines (data units)."""
+  s2 = prep.scale**2
+  lab = jnp.full(prep.ws.shape, -1, jnp.int32)
+  for i in range(max_iter):
+    new, lab, changed, shift, inertia = _iteration_sharded(prep.xs, prep.ws, c, lab, mesh=prep.mesh)
+    print(f'Iteration {i}, inertia {float(inertia) * s2}')
+    c = new
+    if int(changed) == 0:
+      print(f'Converged at iteration {i}: strict convergence.')
+      break
+    if float(shift) <= tol:
+      print(f'Converged at iteration {i}: center shift {float(shift) * s2} within tolerance {tol * s2}.')
+      break
+  labels, inertia = _predict_sharded(prep.xs, prep.ws, c, mesh=prep.mesh)
+  return c, labels, inertia, i + 1
+
+
 def _tolerance(prep, tol):
-  """scikit-learn's absolute tolerance: tol x the mean feature variance (computed only when tol > 0)."""
+  """scikit-learn's absolute tolerance in kernel units: tol x the mean feature variance (computed if tol > 0)."""
   return float(_mean_var(prep.xs, prep.n, prep.d) * tol) if tol else 0.0
 
 
@@ -469,26 +531,35 @@ def mean_variance(x, block=1 << 16):
 @_sharding.x64
 def predict(x, centers, *, mesh=None, chunk=None, sample_weight=None):
   """Nearest-centre labels and the inertia: (labels (N,), inertia)."""
-  centers = validation.check_array(centers, name='centers')
+  centers = validation.check_array(centers, name='centers', dtype=np.float64)
   prep = _prepare_for(x, len(centers), sample_weight, mesh, chunk)
   if centers.shape[1] != prep.d:
     raise ValueError(f'x has {prep.d} features, centres have {centers.shape[1]}.')
   lab, inertia = _predict_sharded(prep.xs, prep.ws, jnp.asarray(prep.pad(centers)), mesh=prep.mesh)
-  return np.asarray(lab).reshape(-1)[: prep.n], float(inertia)
+  return np.asarray(lab).reshape(-1)[: prep.n], float(inertia) * prep.scale**2
 
 
 @jax.jit
 def _distances(x, centers):
+  """Euclidean distances by the expansion; each row's nearest one recomputed as ||x - c||, exact at 0."""
   d = jnp.sum(x * x, 1)[:, None] - 2.0 * jnp.dot(x, centers.T, precision=_HI) + jnp.sum(centers * centers, 1)[None]
+  j = jnp.argmin(d, axis=1)
+  near = jnp.sum((x - centers[j]) ** 2, axis=1)
+  d = d.at[jnp.arange(x.shape[0]), j].set(near)
   return jnp.sqrt(jnp.maximum(d, 0.0))
 
 
+@_sharding.x64
 def transform(x, centers):
-  """Euclidean distances to every centre, (N, K)."""
+  """Euclidean distances to every centre, (N, K), in x's dtype (float64 or float32)."""
   x = validation.check_array(x)
-  centers = validation.check_array(centers, name='centers')
-  mean = x.mean(axis=0, dtype=np.float64).astype(np.float32)
-  return np.asarray(_distances(jnp.asarray(x - mean), jnp.asarray(centers - mean)))
+  centers = validation.check_array(centers, name='centers', dtype=np.float64)
+  mean, _ = validation.center_scale(x)
+  spread = max(np.max(np.abs(x - mean)), np.max(np.abs(centers - mean)))
+  scale = validation.pow2_scale(spread)
+  xs = ((x - mean) / scale).astype(x.dtype)
+  cs = ((centers - mean) / scale).astype(x.dtype)
+  return (np.asarray(_distances(jnp.asarray(xs), jnp.asarray(cs)), np.float64) * scale).astype(x.dtype)
 
 
 def inertia_curve(x, ks, **kwargs):
@@ -519,15 +590,19 @@ def _minibatch_step(centers, counts, xb, wb):
   return centers, new_counts, inertia, lab
 
 
+@_sharding.x64
 def minibatch_step(centers, counts, xb, wb=None):
   """One mini-batch update (Sculley 2010, scikit-learn's weighting).
 
   Each centre moves to the running weighted mean of every point ever
   assigned to it: c_k <- (c_k n_k + sum_{i in batch, l_i=k} w_i x_i)
-  / (n_k + sum w_i); n_k accumulates the weights.
+  / (n_k + sum w_i); n_k accumulates the weights. Computes in xb's dtype
+  (float64 or float32); centre the data first (the expanded distance
+  loses precision far from the origin).
 
   Returns (centers, counts, batch inertia, batch labels).
   """
-  xb = jnp.asarray(xb, jnp.float32)
-  wb = jnp.ones(xb.shape[:1], jnp.float32) if wb is None else jnp.asarray(wb, jnp.float32)
-  return _minibatch_step(jnp.asarray(centers, jnp.float32), jnp.asarray(counts, jnp.float32), xb, wb)
+  dt = validation.float_dtype(xb)
+  xb = jnp.asarray(xb, dt)
+  wb = jnp.ones(xb.shape[:1], dt) if wb is None else jnp.asarray(wb, dt)
+  return _minibatch_step(jnp.asarray(centers, dt), jnp.asarray(counts, dt), xb, wb)
