@@ -187,10 +187,10 @@ def rss_worker(args):
 
 
 def _set_cpu_devices(n):
-  if n:  # before jax starts its CPU backend
-    import jax
+  if n:  # before jax starts its CPU backend; also sizes XLA's thread pool for the devices
+    import ssljax
 
-    jax.config.update('jax_num_cpu_devices', n)
+    ssljax.set_cpu_devices(n)
 
 
 def _run(cmd, env=None):

@@ -13,16 +13,16 @@ import math
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding
+from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-AXIS = 'data'
+from ssljax import parallel
+from ssljax.parallel import AXIS
 
 
 def data_mesh(devices=None):
-  """A 1-D mesh over `devices` (default: all) with the axis name 'data'."""
-  devices = jax.devices() if devices is None else list(devices)
-  return Mesh(np.array(devices), (AXIS,))
+  """The mesh the estimators shard rows over: parallel.make_mesh over `devices` (default: all)."""
+  return parallel.make_mesh(devices=devices)
 
 
 def x64(f):

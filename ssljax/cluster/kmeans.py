@@ -566,7 +566,7 @@ def inertia_curve(x, ks, **kwargs):
   """Inertia of k-means for each k in ks: the elbow plot's y values.
 
   Inertia always falls as k grows; look for the k after which it falls
-  slowly (the lecture's "must choose k").
+  slowly (the elbow heuristic for choosing k).
   """
   prep = prepare(x, kwargs.pop('sample_weight', None), mesh=kwargs.pop('mesh', None), chunk=kwargs.pop('chunk', 4096))
   return np.array([fit(prep, int(k), **kwargs).inertia for k in ks])
