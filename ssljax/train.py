@@ -393,5 +393,6 @@ def _train_and_evaluate(config, workdir, method, eval_only):
     results["resumed_from_step"] = start
   if is_main:
     write_json(results_path, results)
+    summary.plot_curves(workdir, os.path.join(workdir, "curves.png"))
     print("results: " + json.dumps(results), flush=True)
   return results

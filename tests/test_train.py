@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from jax.sharding import PartitionSpec as P
+from PIL import Image
 from test_methods import assert_trees_close
 
 from ssljax import checkpoint, parallel, train
@@ -54,6 +55,9 @@ def test_finished_run_is_not_trained_again_and_logs(tmp_path, capsys):
   assert read_json(f"{a}/results.json") == results and 0.0 <= results["test_accuracy"] <= 1.0
   out = capsys.readouterr().out
   assert "mask_rate" in out and "img/s" in out and "ETA" in out
+  with Image.open(f"{a}/curves.png") as im:  # every logged scalar against step
+    pixels = np.asarray(im.convert("L"))
+  assert im.size[0] >= 600 and im.size[1] >= 400 and len(np.unique(pixels)) > 10
   again = train.train_and_evaluate(config, a, fixmatch)
   assert again == results
   assert "already finished" in capsys.readouterr().out
