@@ -99,6 +99,10 @@ def check_config(config, method):
   """Every config check of a run, before anything touches the workdir: the common knobs, then the method's own
   (its CHECKS table and its optional check_config hook for rules that tie several keys together)."""
   checks.validate(config, COMMON_CHECKS)
+  if config.get("schedule") == "warmup_cosine" and not 0 <= config.get("warmup_steps", 0) < config.total_steps:
+    raise ConfigError(
+      f"config.warmup_steps={config.get('warmup_steps')} must be in [0, total_steps={config.total_steps})"
+    )
   checks.validate(config, getattr(method, "CHECKS", {}))
   hook = getattr(method, "check_config", None)
   if hook is not None:
