@@ -1,4 +1,4 @@
-r"""Train-step throughput of any ssljax method, against the PyTorch reference in the same run (issues 6 §8, 8 §7).
+r"""Train-step throughput of any ssljax method, against the PyTorch reference in the same run.
 
   python benchmarks/train_step.py --config configs/fixmatch_cifar10.py [--config.key=value ...] \
       [--steps 5] [--warmup 3] [--num_devices 1] [--rounds 1] [--torch]
@@ -14,11 +14,11 @@ Three variants are timed, interleaved round by round:
   no_aug  the same step with `task.sample` replaced by slicing a batch sampled once before timing (what the
           PyTorch reference does: pre-made tensors, no augmentation);
   sample  task.sample alone (gather + augmentation), jitted and shard_mapped the same way.
-With --torch, each round also runs shared/torchref/bench.py (eager, then --compile) in a subprocess, so the
+With --torch, each round also runs benchmarks/torch_reference.py (eager, then --compile) in a subprocess, so the
 ratios compare runs that saw the same machine load. Timings on shared CPUs are noisy: read the ratios.
 
 --num_devices N > 1 splits the batch over N devices; on CPU it sets --xla_force_host_platform_device_count=N
-before JAX starts (virtual CPU devices: +12% measured on 2 cores in PLATFORM-NOTES).
+before JAX starts (virtual CPU devices, one per core: both cores busier).
 """
 
 import os
@@ -47,7 +47,6 @@ import dataclasses  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -69,9 +68,6 @@ _TORCH_MODES = flags.DEFINE_list("torch_modes", ["eager", "compile"], "PyTorch r
 _TORCH_PYTHON = flags.DEFINE_string("torch_python", "/tmp/venv-torch/bin/python", "Python of the torch venv.")
 _TORCH_STEPS = flags.DEFINE_integer("torch_steps", 5, "Timed steps of each PyTorch run (bench.py --steps).")
 _TORCH_WARMUP = flags.DEFINE_integer("torch_warmup", 3, "Warm-up steps of each PyTorch run (bench.py --warmup).")
-_SHARED = flags.DEFINE_string(
-  "shared", None, "The shared/ directory (default: the repository's sibling shared/, or $SSLJAX_SHARED)."
-)
 _MOCK_EXAMPLES = flags.DEFINE_integer(
   "mock_examples", 512, "Mocked examples per split for TFDS datasets (mocked reads go one record at a time)."
 )
@@ -80,14 +76,11 @@ _REAL_DATA = flags.DEFINE_bool(
 )
 _PEAK_SIZE = flags.DEFINE_integer("peak_size", 4096, "Side of the square f32 matmul used for the peak (0: skip).")
 
-# Forward GFLOP per 32x32x3 image (shared/torchref/flops.py, FlopCounterMode; PLATFORM-NOTES "The CPU").
-# The ResNet-18 figure includes the SimCLR head (512-2048-128: 0.003 GFLOP, within rounding).
+# Forward GFLOP per 32x32x3 image (torch.utils.flop_counter on benchmarks/torch_reference.py's models); the
+# ResNet-18 figure includes a SimCLR-sized head (within rounding).
 FWD_GFLOP_32 = {"wrn28_2": 0.429, "resnet18": 1.11}
-TORCH_TASKS = {
-  "fixmatch": ("wrn28_2", "fixmatch"),
-  "simclr": ("resnet18", "simclr"),
-  "mixmatch": ("wrn28_2", "mixmatch"),
-}  # MixMatch: benchmarks/torch_mixmatch.py (not in torchref)
+TORCH_TASKS = {"fixmatch": "wrn28_2", "simclr": "resnet18", "mixmatch": "wrn28_2", "byol": "resnet18"}
+REFERENCE = os.path.join(ROOT, "benchmarks", "torch_reference.py")
 
 
 # ----------------------------------------------------------------------------------------- machine
@@ -182,23 +175,15 @@ def image_shape(task):
 
 
 def torch_command(config, compile_: bool):
-  """The bench.py invocation matching the config's shapes, or (None, why not)."""
-  shared = _SHARED.value or os.environ.get("SSLJAX_SHARED") or os.path.join(os.path.dirname(ROOT), "shared")
-  bench = os.path.join(shared, "torchref", "bench.py")
-  ref = TORCH_TASKS.get(config.method)
-  if ref is None or config.get("model") != ref[0]:
+  """The torch_reference.py invocation matching the config's shapes, or (None, why not)."""
+  if TORCH_TASKS.get(config.method) != config.get("model"):
     return None, f"no PyTorch reference for method {config.method!r} with model {config.get('model')!r}"
-  if ref[1] == "mixmatch":
-    bench = os.path.join(ROOT, "benchmarks", "torch_mixmatch.py")
-  if not os.path.exists(bench):
-    return None, f"{bench} not found (pass --shared)"
   if not os.path.exists(_TORCH_PYTHON.value):
-    return None, f"{_TORCH_PYTHON.value} not found (create it as bench.py's docstring says)"
-  task = [] if ref[1] == "mixmatch" else [ref[1]]
+    return None, f"{_TORCH_PYTHON.value} not found (create it as benchmarks/torch_reference.py's docstring says)"
   cmd = [
     _TORCH_PYTHON.value,
-    bench,
-    *task,
+    REFERENCE,
+    config.method,
     "--batch",
     str(config.batch_size),
     "--steps",
@@ -208,13 +193,11 @@ def torch_command(config, compile_: bool):
     "--threads",
     str(os.cpu_count()),
   ]
-  if ref[1] == "fixmatch":
+  if config.method == "fixmatch":
     cmd += ["--mu", str(config.mu)]
-  if ref[1] == "mixmatch":
-    cmd += ["--k", str(config.num_augment), "--shared", shared]
-  if compile_:
-    cmd.append("--compile")
-  return cmd, None
+  if config.method == "mixmatch":
+    cmd += ["--k", str(config.num_augment)]
+  return cmd + (["--compile"] if compile_ else []), None
 
 
 def run_torch(cmd):
@@ -222,7 +205,6 @@ def run_torch(cmd):
     os.environ,
     MALLOC_MMAP_MAX_="0",
     MALLOC_TRIM_THRESHOLD_="100000000000",
-    TORCHREF_RESULTS=os.path.join(tempfile.gettempdir(), "ssljax-train-step-torchref.jsonl"),
   )
   env.pop("XLA_FLAGS", None)
   r = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -409,7 +391,7 @@ def main(argv):
   ips = task.images_per_step
   fwd_gflop = FWD_GFLOP_32.get(config.get("model")) if shape == (32, 32, 3) else None
   flops_source = (
-    "3 x forward GFLOP/image of shared/torchref/flops.py (1 x for MixMatch's guess views)"
+    "3 x forward GFLOP/image of benchmarks/torch_reference.py's models (1 x for MixMatch's guess views)"
     if fwd_gflop
     else "XLA cost_analysis of the compiled step (x num_devices)"
   )
