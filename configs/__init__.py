@@ -18,12 +18,18 @@ def get(name: str, **overrides):
   if name not in names():
     raise ValueError(f"no config {name!r}; choose one of {', '.join(names())}")
   config = importlib.import_module(f"{__name__}.{name}").get_config()
-  for key, value in overrides.items():
-    *parents, leaf = key.split("__")
-    target = config
-    for p in parents:
-      target = target[p]
-    target[leaf] = value
+  return override(config, {k.replace("__", "."): v for k, v in overrides.items()})
+
+
+def override(config, values: dict):
+  """Sets config['a.b'] = v for each dotted key (types not enforced: tests set deliberately bad values)."""
+  with config.ignore_type():
+    for key, value in values.items():
+      *parents, leaf = key.split(".")
+      target = config
+      for p in parents:
+        target = target[p]
+      target[leaf] = value
   return config
 
 

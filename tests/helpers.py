@@ -29,20 +29,10 @@ LIVE = {"threshold": 0.05, "rampup_steps": 0, "lambda_u": 10.0}
 
 
 def load_config(name: str, **overrides):
-  import importlib.util
+  """configs/<name>.py with dotted-key overrides."""
+  from ssljax import configs
 
-  spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, "configs", f"{name}.py"))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  config = module.get_config()
-  with config.ignore_type():
-    for key, value in overrides.items():
-      target = config
-      *parents, leaf = key.split(".")
-      for p in parents:
-        target = target[p]
-      target[leaf] = value
-  return config
+  return configs.override(configs.get(name), overrides)
 
 
 def _has(config, key):

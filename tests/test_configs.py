@@ -1,16 +1,14 @@
 """Every config loads, carries the common knobs, and names a known method, dataset and model."""
 
-import glob
-import os
 
 import pytest
 
-from ssljax import data, jobs, methods, models, train
+from ssljax import configs, data, jobs, methods, models, train
 from ssljax.train import COMMON_KEYS
 
-from helpers import REPO, load_config
+from helpers import load_config
 
-CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, "configs", "*.py")))
+CONFIGS = configs.names()
 
 
 @pytest.mark.parametrize("name", CONFIGS)
