@@ -7,7 +7,8 @@ Prints one JSON line: steps/s of both loops, the compile time, the share of the 
 compiled steps (init, compile, evaluations, checkpoints, logging, results), and the loop overhead proper: the
 run's wall-clock minus the minimal loop's (same steps, same compiled function), as a fraction of the run's. With
 --trace, a `jax.profiler` trace of 20 steps of the real loop is written to DIR and the idle time between steps is
-measured from it (the step is dispatched asynchronously; host work only at log/eval/checkpoint steps).
+measured from it, beside the same measure for 20 steps of the minimal loop (the step is dispatched asynchronously;
+host work only at log/eval/checkpoint steps, so the two should agree).
 """
 
 import argparse
@@ -43,28 +44,26 @@ def minimal_loop(task, config, steps):
   return (time.perf_counter() - t0) / steps, compile_s
 
 
-def idle_share_from_trace(trace_dir):
-  """Fraction of the traced window in which no step computation ran (gaps between the executions)."""
+def idle_share_from_trace(trace_dir, steps=20):
+  """Share of the traced steps' window in which no step ran: the gaps between the `steps` longest top-level
+  executions on XLA's client threads (the train steps), over the span from the first to the last of them."""
   from jax.profiler import ProfileData
 
   paths = [os.path.join(d, f) for d, _, fs in os.walk(trace_dir) for f in fs if f.endswith(".xplane.pb")]
   profile = ProfileData.from_file(max(paths, key=os.path.getmtime))
-  spans = []
-  for plane in profile.planes:
-    for line in plane.lines:
-      for event in line.events:
-        if "ExecuteHelper" in event.name or event.name.startswith("PjRtCpuExecutable::Execute"):
-          spans.append((event.start_ns, event.start_ns + event.duration_ns))
-  if not spans:
+  spans = [
+    (e.start_ns, e.start_ns + e.duration_ns)
+    for plane in profile.planes
+    for line in plane.lines
+    if line.name.startswith("tf_XLAPjRtCpuClient")
+    for e in line.events
+    if e.name == "ThunkExecutor::Execute"
+  ]
+  spans = sorted(sorted(spans, key=lambda s: s[0] - s[1])[:steps])
+  if len(spans) < 2:
     return None
-  spans.sort()
-  busy, end = 0.0, spans[0][0]
-  for s, e in spans:
-    if e > end:
-      busy += e - max(s, end)
-      end = e
-  window = spans[-1][1] - spans[0][0]
-  return 1.0 - busy / window if window else None
+  gaps = sum(max(0, b[0] - a[1]) for a, b in zip(spans, spans[1:]))
+  return gaps / (spans[-1][1] - spans[0][0])
 
 
 def main():
@@ -102,17 +101,21 @@ def main():
     "test_accuracy": results.get("test_accuracy"),
     "loadavg": os.getloadavg(),
   }
-  if args.trace:
+  if args.trace:  # 20 steps of each loop, the real one resumed past its start so that only steps are traced
     trace_config = configs.shorten(configs.get(name), 60)
     trace_config.log_every, trace_config.eval_every, trace_config.checkpoint_every = 1000, 1000, 1000
     tdir = tempfile.mkdtemp(prefix="loop_trace_run_")
-    train.train_and_evaluate(trace_config, tdir, method)  # compile cache warm: the trace sees the steps
+    train.train_and_evaluate(trace_config, tdir, method)
     trace_config.total_steps = 80
-    jax.profiler.start_trace(args.trace)
-    train.train_and_evaluate(trace_config, tdir, method)  # resumes at 60: 20 traced steps
+    jax.profiler.start_trace(os.path.join(args.trace, "loop"))
+    train.train_and_evaluate(trace_config, tdir, method)
+    jax.profiler.stop_trace()
+    jax.profiler.start_trace(os.path.join(args.trace, "minimal"))
+    minimal_loop(task, config, 20)
     jax.profiler.stop_trace()
     out["trace_dir"] = args.trace
-    out["idle_share_between_steps"] = idle_share_from_trace(args.trace)
+    out["idle_share_between_steps"] = idle_share_from_trace(os.path.join(args.trace, "loop"))
+    out["idle_share_between_steps_minimal_loop"] = idle_share_from_trace(os.path.join(args.trace, "minimal"))
   print(json.dumps(out), flush=True)
 
 
