@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from ssljax import data, jobs, methods, models, train
+from ssljax import data, jobs, models
 from ssljax.train import COMMON_KEYS
 
 from helpers import REPO, load_config
@@ -22,7 +22,7 @@ def test_config(name):
     for key in COMMON_KEYS:
       assert key in config, key
     assert config.model in models.ENCODERS
-    train.check_config(config, methods.get(config.method))
+    jobs.check(config)  # a training method's checks, or a pipeline's (its own and its stages')
 
 
 def test_fixmatch_cifar10_is_the_paper_recipe():
