@@ -5,6 +5,11 @@ numpy arrays: no device computation is dispatched from a second thread (a collec
 hang a multi-device job), and the step may donate the device state right after the save returns.
 """
 
+import contextlib
+import hashlib
+import logging
+import os
+
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
@@ -12,15 +17,56 @@ import orbax.checkpoint as ocp
 from ssljax.errors import UserError
 
 # Config keys that define a run: a workdir whose checkpoints differ in any of them belongs to another experiment.
-IDENTITY_KEYS = ("method", "dataset", "model", "num_labels", "seed", "image_size", "dtype")
+IDENTITY_KEYS = (
+  "method",
+  "dataset",
+  "model",
+  "num_labels",
+  "seed",
+  "image_size",
+  "dtype",
+  "pseudo_labels",
+  "teacher_workdir",
+  "init_from",
+)
+# Identity keys that name a file or another run: they enter the fingerprint as a digest of what they name (the file,
+# or the run's config.json), so that a changed file is not taken for the same run.
+NAMED_FILES = {
+  "pseudo_labels": lambda path: path,
+  "teacher_workdir": lambda workdir: os.path.join(workdir, "config.json"),
+  "init_from": lambda workdir: os.path.join(workdir, "config.json"),
+}
 
 
 class CheckpointMismatchError(UserError):
   pass
 
 
+@contextlib.contextmanager
+def _quiet(logger_name: str):
+  logger = logging.getLogger(logger_name)
+  level = logger.level
+  logger.setLevel(logging.ERROR)
+  try:
+    yield
+  finally:
+    logger.setLevel(level)
+
+
+def file_digest(path: str) -> str:
+  with open(path, "rb") as f:
+    return "sha256:" + hashlib.sha256(f.read()).hexdigest()
+
+
 def fingerprint(config) -> dict:
-  return {k: config.get(k) for k in IDENTITY_KEYS}
+  out = {}
+  for key in IDENTITY_KEYS:
+    value = config.get(key)
+    if key in NAMED_FILES:
+      path = NAMED_FILES[key](value) if value else None
+      value = None if path is None else file_digest(path) if os.path.exists(path) else f"missing:{path}"
+    out[key] = value
+  return out
 
 
 def _is_key(x) -> bool:
@@ -47,12 +93,15 @@ def from_host(host, like, sharding=None):
 class Checkpoints:
   """Periodic async saves, keeping the last few; unfinished (SIGKILLed) saves are never picked up by orbax."""
 
-  def __init__(self, directory: str, config, max_to_keep: int = 3):
+  def __init__(self, directory: str, config, max_to_keep: int = 3, create: bool = True):
     self.config_fingerprint = fingerprint(config)
-    self.manager = ocp.CheckpointManager(
-      directory,
-      options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True, enable_async_checkpointing=True),
-    )
+    options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True, enable_async_checkpointing=True)
+    if not create:  # reading another run's checkpoints: never write there (orbax warns about each option it drops)
+      with _quiet("absl"):
+        options = ocp.CheckpointManagerOptions(max_to_keep=None, create=False, read_only=True, save_interval_steps=0)
+        self.manager = ocp.CheckpointManager(directory, options=options)
+      return
+    self.manager = ocp.CheckpointManager(directory, options=options)
 
   def latest_step(self):
     return self.manager.latest_step()

@@ -106,3 +106,22 @@ def mixmatch_loss(logits_x, targets_x, logits_u, targets_u):
   l_x = jnp.mean(soft_cross_entropy(logits_x, targets_x))
   l_u = jnp.mean(jnp.square(jax.nn.softmax(logits_u, axis=-1) - targets_u))
   return l_x, l_u
+
+
+def distillation(student_logits, teacher_logits, temperature):
+  """Hinton et al. (2015): per-example ℓ = T² · KL(softmax(t/T) ‖ softmax(s/T)), teacher logits t held fixed."""
+  t = jax.lax.stop_gradient(teacher_logits) / temperature
+  p_t = jax.nn.softmax(t)
+  log_ratio = jax.nn.log_softmax(t) - jax.nn.log_softmax(student_logits / temperature)
+  return temperature**2 * jnp.sum(jnp.where(p_t > 0, p_t * log_ratio, 0.0), axis=-1)
+
+
+def entropy(probs):
+  """Per-example H(p) = −Σ_c p_c log p_c (0 log 0 = 0)."""
+  return -jnp.sum(jnp.where(probs > 0, probs * jnp.log(jnp.where(probs > 0, probs, 1.0)), 0.0), axis=-1)
+
+
+def jensen_shannon(logits_a, logits_b):
+  """Deep Co-Training's L_cot (Qiao et al. 2018, eq. 2): per-example H(½(p₁ + p₂)) − ½(H(p₁) + H(p₂))."""
+  p_a, p_b = jax.nn.softmax(logits_a), jax.nn.softmax(logits_b)
+  return entropy(0.5 * (p_a + p_b)) - 0.5 * (entropy(p_a) + entropy(p_b))

@@ -5,8 +5,9 @@ r"""Runs every (config, seed, grid point) in its own workdir and tabulates the r
 
 Each run is `ssljax.launch` in a subprocess, in DIR/runs/<config>[,key=value...]/seed<S> (log.txt beside it). A
 finished run is not rerun and an interrupted one resumes from its checkpoints, so the same command continues a
-sweep. Several values for a key make a grid. At the end: DIR/results.csv (one row per run), DIR/results.md (mean ±
-std and min per config and grid point, best first) and DIR/results.png (a dot per seed, a bar per group).
+sweep. Several values for a key make a grid. At the end: DIR/results.csv (one row per run, with every number its
+results.json reports), DIR/results.md (mean ± std and min per config and grid point, best first) and
+DIR/results.png (a dot per seed, a bar per group).
 """
 
 import argparse
@@ -150,8 +151,14 @@ def rows(runs):
       continue
     row = {"group": run["group"], "config": run["config"], **{f"set.{k}": v for k, v in run["overrides"].items()}}
     row.update({k: res[k] for k in ROW_KEYS if k in res})
+    # Then every other number the run reports (a pipeline's per-stage accuracies, say), for --metric.
+    row.update({k: v for k, v in sorted(res.items()) if k not in row and _is_number(v)})
     out.append(row)
   return out
+
+
+def _is_number(v) -> bool:
+  return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def write_csv(table, path):

@@ -212,10 +212,14 @@ def _check_workdir(workdir: str):
 
 def write_json(path: str, obj: dict):
   """Writes atomically (a killed process never leaves half a file)."""
+  write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def write_text(path: str, text: str):
+  """Writes atomically (a killed process never leaves half a file)."""
   tmp = f"{path}.tmp"
   with open(tmp, "w") as f:
-    json.dump(obj, f, indent=2, sort_keys=True)
-    f.write("\n")
+    f.write(text)
   os.replace(tmp, path)
 
 
@@ -225,6 +229,45 @@ def read_results(workdir: str) -> dict | None:
     return None
   with open(path) as f:
     return json.load(f)
+
+
+def run_config(workdir: str):
+  """The config of the finished run in `workdir` (its config.json); WorkdirError unless there is one."""
+  import ml_collections
+
+  if not os.path.isdir(workdir):
+    raise WorkdirError(f"run workdir {workdir!r} does not exist")
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    raise WorkdirError(f"{workdir!r} holds no run: no config.json (train it first, with this version of ssljax)")
+  if read_results(workdir) is None:
+    raise WorkdirError(f"{workdir!r} holds no finished run: no results.json (rerun its command to finish it)")
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def load_run(workdir: str, mesh=None):
+  """(config, task, state) of the finished run in `workdir`: its config.json, its method's Task and the state of
+  its latest checkpoint, replicated over `mesh` (default: the run's own num_devices). Nothing in `workdir` is
+  written. Use the state under `precision(config)` (float64 runs)."""
+  from ssljax import methods
+
+  config = run_config(workdir)
+  method = methods.get(config.method)
+  mesh = mesh if mesh is not None else parallel.make_mesh(config.get("num_devices") or None)
+  with precision(config):
+    task = method.build(config)
+    checkpoints = ckpt_lib.Checkpoints(os.path.join(os.path.abspath(workdir), "checkpoints"), config, create=False)
+    try:
+      latest = checkpoints.latest_step()
+      if latest is None:
+        raise WorkdirError(f"{workdir!r} holds no checkpoint to load")
+      checkpoints.check_compatible(latest)
+      like = init_state(task, config.seed, mesh, ema=bool(config.get("ema_decay")))
+      state = checkpoints.restore(latest, like, parallel.replicated_sharding(mesh))
+    finally:
+      checkpoints.close()
+  return config, task, state
 
 
 class _Preemption:
@@ -292,6 +335,8 @@ def _train_and_evaluate(config, workdir, method, eval_only):
   elif eval_only:
     checkpoints.close()
     raise WorkdirError(f"nothing to evaluate: workdir {workdir!r} holds no checkpoint; train first")
+  if is_main and not eval_only:  # so that a later run can read this one back (load_run)
+    write_text(os.path.join(workdir, "config.json"), config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
 
   ema_decay = config.get("ema_decay", 0.0) or None
   state = init_state(task, config.seed, mesh, ema=bool(ema_decay))

@@ -45,10 +45,37 @@ def _has(config, key):
 
 
 def tiny_config(method: str, live: bool = True, **overrides):
-  """configs/<method>_digits.py at tiny shapes (and with every loss term live unless live=False)."""
+  """configs/<method>_digits.py at tiny shapes (and with every loss term live unless live=False). A config that
+  learns from a teacher run (a method with teacher_workdir) gets tiny_teacher() unless told otherwise."""
   config = load_config(f"{method}_digits")
   shrink = {**TINY, **(LIVE if live else {})}
-  return load_config(f"{method}_digits", **{**{k: v for k, v in shrink.items() if _has(config, k)}, **overrides})
+  config = load_config(f"{method}_digits", **{**{k: v for k, v in shrink.items() if _has(config, k)}, **overrides})
+  from ssljax import methods
+
+  if config.method in methods.METHODS and "teacher_workdir" in config and "teacher_workdir" not in overrides:
+    config.teacher_workdir = tiny_teacher()
+  return config
+
+
+_TEACHERS = {}
+
+
+def tiny_teacher() -> str:
+  """The workdir of a finished tiny supervised run on digits, trained once per test process."""
+  if "dir" not in _TEACHERS:
+    import atexit
+    import shutil
+    import tempfile
+
+    from ssljax import train
+    from ssljax.methods import supervised
+
+    root = tempfile.mkdtemp(prefix="ssljax-teacher-")
+    atexit.register(shutil.rmtree, root, True)
+    workdir = os.path.join(root, "teacher")
+    train.train_and_evaluate(tiny_config("supervised", live=False), workdir, supervised)
+    _TEACHERS["dir"] = workdir
+  return _TEACHERS["dir"]
 
 
 def tiny_fixmatch(**overrides):

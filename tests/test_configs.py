@@ -1,9 +1,8 @@
 """Every config loads, carries the common knobs, and names a known method, dataset and model."""
 
-
 import pytest
 
-from ssljax import configs, data, jobs, methods, models, train
+from ssljax import configs, data, jobs, models
 from ssljax.train import COMMON_KEYS
 
 from helpers import load_config
@@ -20,7 +19,7 @@ def test_config(name):
     for key in COMMON_KEYS:
       assert key in config, key
     assert config.model in models.ENCODERS
-    train.check_config(config, methods.get(config.method))
+    jobs.check(config)  # a training method's checks, or a pipeline's (its own and its stages')
 
 
 def test_fixmatch_cifar10_is_the_paper_recipe():

@@ -17,6 +17,8 @@ METHODS = {
   "mixmatch": "ssljax.methods.mixmatch",
   "simclr": "ssljax.methods.simclr",
   "rotnet": "ssljax.methods.rotnet",
+  "distill": "ssljax.methods.distill",
+  "deep_co_training": "ssljax.methods.deep_co_training",
 }
 
 

@@ -2,6 +2,7 @@
 global-batch sampling and the classifier evaluation."""
 
 import functools
+import os
 
 import jax
 import jax.numpy as jnp
@@ -38,6 +39,55 @@ def unlabelled_arrays(ds, unlabelled_idx):
     x_u = np.concatenate([x_u, ds.unlabelled_images])
     y_u = np.concatenate([y_u, np.full(len(ds.unlabelled_images), -1, np.int32)])
   return x_u, y_u
+
+
+PSEUDO_LABEL_KEYS = ("indices", "labels")  # and optionally "targets": soft labels [n, num_classes]
+
+
+def read_pseudo_labels(path: str, pool_size: int, num_classes: int):
+  """(indices into the unlabelled pool, int labels, soft targets or None) of a pseudo-label file; one ConfigError
+  line naming the file and the problem when it does not fit this run's unlabelled pool."""
+  where = f"config.pseudo_labels={path!r}"
+  if not os.path.isfile(path):
+    raise ConfigError(f"{where}: no such file")
+  try:
+    with np.load(path) as f:
+      arrays = {k: f[k] for k in f.files}
+  except Exception as e:  # noqa: BLE001 (any unreadable file is the same problem for the user)
+    raise ConfigError(f"{where}: not a readable .npz file ({type(e).__name__})") from None
+  missing = [k for k in PSEUDO_LABEL_KEYS if k not in arrays]
+  if missing:
+    raise ConfigError(f"{where}: lacks the arrays {', '.join(missing)} (it needs indices and labels)")
+  idx, labels, targets = arrays["indices"], arrays["labels"], arrays.get("targets")
+  if idx.ndim != 1 or labels.shape != idx.shape or not np.issubdtype(idx.dtype, np.integer):
+    raise ConfigError(f"{where}: indices and labels must be 1-D integer arrays of one length")
+  if len(idx) and (idx.min() < 0 or idx.max() >= pool_size):
+    raise ConfigError(
+      f"{where}: indices must be in [0, {pool_size}) (this run's unlabelled pool); is it another run's?"
+    )
+  if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+    raise ConfigError(f"{where}: labels must be in [0, {num_classes})")
+  if targets is not None and targets.shape != (len(idx), num_classes):
+    raise ConfigError(f"{where}: targets must have shape ({len(idx)}, {num_classes}), got {targets.shape}")
+  return idx.astype(np.int64), labels.astype(np.int32), None if targets is None else targets.astype(np.float32)
+
+
+def labelled_pool(config, ds, labelled_idx, unlabelled_idx):
+  """The labelled set a classifier trains on: (uint8 images, int labels, target distributions [n, C]).
+
+  Targets are one-hot labels. With config.pseudo_labels (a .npz of `indices` into the unlabelled pool of
+  `unlabelled_arrays`, their `labels` and optionally soft `targets`) those unlabelled images follow, with their
+  pseudo-labels as labels and the soft targets (else one-hot pseudo-labels) as targets.
+  """
+  x, y = ds.train_images[labelled_idx], ds.train_labels[labelled_idx].astype(np.int32)
+  eye = np.eye(ds.num_classes, dtype=np.float32)
+  path = config.get("pseudo_labels")
+  if not path:
+    return x, y, eye[y]
+  x_u, _ = unlabelled_arrays(ds, unlabelled_idx)
+  idx, labels, targets = read_pseudo_labels(path, len(x_u), ds.num_classes)
+  targets = eye[labels] if targets is None else targets
+  return np.concatenate([x, x_u[idx]]), np.concatenate([y, labels]), np.concatenate([eye[y], targets])
 
 
 def dtypes(config):
@@ -128,11 +178,19 @@ def draw_distinct(key, n_total, pool_size):
   return parallel.local_slice(idx), parallel.local_slice(jax.random.split(k_aug, n_total))
 
 
+def eval_variables(state):
+  """The variables a run is evaluated with: the EMA parameters when EMA is on, else the parameters."""
+  return {"params": state.ema_params or state.params, "batch_stats": state.batch_stats}
+
+
+def logits_fn(model, normalize, dtype=jnp.float32):
+  """apply(variables, uint8 images) -> logits, inference mode (one function object per model: one compile)."""
+  return lambda variables, x: model.apply(variables, normalize(to_float(x, dtype)), train=False)
+
+
 def classifier_eval(model, ds, normalize, ema: bool, dtype=jnp.float32):
   """evaluate(...): test accuracy of the EMA model (if EMA is on) and of the raw parameters."""
-
-  def apply(variables, x):
-    return model.apply(variables, normalize(to_float(x, dtype)), train=False)
+  apply = logits_fn(model, normalize, dtype)
 
   def evaluate(state, mesh, workdir, final):
     del workdir, final
@@ -153,8 +211,11 @@ def classifier_task(config, ds, model, normalize, **fields) -> train.Task:
   config.ema_decay is set), optimiser and results info every such method shares; `fields` gives the rest."""
   dtype = input_dtype(config)
   fields.setdefault("tx", optim.make(config))
+  init = init_fn(model, ds, dtype)
+  if config.get("init_from"):
+    init = initialised_from(init, config.init_from)
   return train.Task(
-    init=init_fn(model, ds, dtype),
+    init=init,
     evaluate=classifier_eval(model, ds, normalize, ema=bool(config.get("ema_decay")), dtype=dtype),
     info={"num_classes": ds.num_classes, "model": config.model, **fields.pop("info", {})},
     **fields,
@@ -167,3 +228,23 @@ def hidden_label_accuracy(pseudo, y_hidden, weight=None):
   w = known if weight is None else known * weight
   # NaN when no label is known (unlabelled-only images), rather than a misleading 0.
   return jnp.where(jnp.sum(known) > 0, jnp.sum((pseudo == y_hidden) * w) / jnp.maximum(jnp.sum(w), 1.0), jnp.nan)
+
+
+def initialised_from(init, workdir: str):
+  """init(key) that returns the evaluated variables (eval_variables) of the finished run in `workdir` instead of
+  fresh ones: training continues from that run (a self-training round continued rather than from scratch)."""
+  _, _, state = train.load_run(workdir)
+  loaded = jax.device_get(eval_variables(state))
+  fresh = jax.eval_shape(init, jax.random.key(0, impl="rbg"))
+  shapes = lambda tree: jax.tree.map(lambda x: tuple(x.shape), tree)
+  mine = {k: fresh.get(k, {}) for k in loaded}
+  if jax.tree.structure(shapes(mine)) != jax.tree.structure(shapes(loaded)) or shapes(mine) != shapes(loaded):
+    raise ConfigError(f"config.init_from={workdir!r}: that run's model differs from config.model's; use the same model")
+
+  def init_loaded(key):
+    variables = dict(init(key))
+    for name, tree in loaded.items():
+      variables[name] = jax.tree.map(lambda v, f: jnp.asarray(v, f.dtype), tree, variables[name])
+    return variables
+
+  return init_loaded

@@ -58,7 +58,8 @@ def running_marginal(state, batch_mean):
 def build(config) -> train.Task:
   ds, labelled, unlabelled = common.load_split(config)
   x_u, y_u = common.unlabelled_arrays(ds, unlabelled)
-  arrays = {"x_l": ds.train_images[labelled], "y_l": ds.train_labels[labelled], "x_u": x_u, "y_u": y_u}
+  x_l, y_l, _ = common.labelled_pool(config, ds, labelled, unlabelled)  # with config.pseudo_labels, if any
+  arrays = {"x_l": x_l, "y_l": y_l, "x_u": x_u, "y_u": y_u}
   model = common.classifier(config, ds)
   normalize = common.normalizer(ds)
   weak, strong = common.augmenters(config, ds)

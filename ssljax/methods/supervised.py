@@ -1,4 +1,8 @@
-"""Supervised baseline: the same network trained on the labelled examples only (what SSL results are compared with)."""
+"""Supervised baseline: the same network trained on the labelled examples only (what SSL results are compared with).
+
+With config.pseudo_labels (a file a self-training, Noisy Student or co-training stage wrote) the labelled set also
+holds those unlabelled examples with their pseudo-labels, hard or soft: a self-training round is this method.
+"""
 
 import jax
 import jax.numpy as jnp
@@ -14,8 +18,9 @@ CHECKS = {
 
 
 def build(config) -> train.Task:
-  ds, labelled, _ = common.load_split(config)
-  arrays = {"x_l": ds.train_images[labelled], "y_l": ds.train_labels[labelled]}
+  ds, labelled, unlabelled = common.load_split(config)
+  x_l, y_l, t_l = common.labelled_pool(config, ds, labelled, unlabelled)  # with config.pseudo_labels, if any
+  arrays = {"x_l": x_l, "y_l": y_l, "t_l": t_l}
   model = common.classifier(config, ds)
   normalize = common.normalizer(ds)
   weak, strong = common.augmenters(config, ds)
@@ -24,13 +29,16 @@ def build(config) -> train.Task:
 
   def sample(data, key):
     il, keys = common.draw(key, b, data["x_l"].shape[0])
-    return {"x": jax.vmap(view)(keys, common.to_float(data["x_l"][il], dtype)), "y": data["y_l"][il]}
+    x = jax.vmap(view)(keys, common.to_float(data["x_l"][il], dtype))
+    return {"x": x, "y": data["y_l"][il], "t": data["t_l"][il].astype(x.dtype)}
 
   def loss(params, state, batch, key):
-    x, y = batch["x"], jax.nn.one_hot(batch["y"], ds.num_classes, dtype=batch["x"].dtype)
+    x, y = batch["x"], batch["t"]  # one-hot labels, or a pseudo-label file's soft targets
     if config.mixup_alpha > 0:
       x, y, _ = mixup.global_mixup(key, [(x, y)], config.mixup_alpha)
-    logits, batch_stats = common.forward(model, params, state.batch_stats, normalize(x))
+    # Dropout masks (model_kwargs.dropout) from their own key, so that the MixUp draw stays as it was.
+    rngs = {"dropout": jax.random.fold_in(key, 1)}
+    logits, batch_stats = common.forward(model, params, state.batch_stats, normalize(x), rngs=rngs)
     value = optax.softmax_cross_entropy(logits, y).mean()
     metrics = {"loss": value, "train_acc": jnp.mean(jnp.argmax(logits, -1) == batch["y"])}
     return value, train.LossOutput(metrics, batch_stats)

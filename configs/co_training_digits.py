@@ -1,0 +1,34 @@
+r"""Co-training on digits, 40 labels: two networks, weak and strong views, label the unlabelled pool for each other
+each round; the paper has no digits figure; ~6 CPU-min (two networks, 3 rounds of ~1 min each).
+
+python launch.py --config configs/co_training_digits.py --workdir /tmp/co_training_digits
+"""
+
+from ssljax import config_base
+
+
+def get_config():
+  config = config_base.common(
+    method="co_training",
+    dataset="digits",
+    model="cnn",
+    num_labels=40,
+    total_steps=1000,  # per network and round
+    batch_size=64,
+    eval_every=500,
+    checkpoint_every=250,
+    ema_decay=0.999,
+    lr=0.03,
+  )
+  config.model_kwargs.width = 16
+  config.model_kwargs.bn_momentum = 0.9
+  config.sup_augment = "strong"  # replaced by each network's view
+  config.mixup_alpha = 0.75
+  config.augment = config_base.augment()
+  config.view_a = "weak"
+  config.view_b = "strong"
+  config.num_rounds = 2
+  config.pseudo_threshold = 0.9
+  config.per_class = 40  # each network gives the other at most this many per class and round
+  config.retrain = "scratch"
+  return config
