@@ -106,3 +106,30 @@ def mixmatch_loss(logits_x, targets_x, logits_u, targets_u):
   l_x = jnp.mean(soft_cross_entropy(logits_x, targets_x))
   l_u = jnp.mean(jnp.square(jax.nn.softmax(logits_u, axis=-1) - targets_u))
   return l_x, l_u
+
+
+def entropy(logits):
+  """Entropy minimisation (Grandvalet & Bengio, 2005): per-example H(p) = −Σ_c p_c log p_c, p = softmax(logits)."""
+  logp = jax.nn.log_softmax(logits, axis=-1)
+  return -jnp.sum(jnp.exp(logp) * logp, axis=-1)
+
+
+def kl_divergence(target_probs, logits):
+  """Per-example KL(q ‖ p) = Σ_c q_c (log q_c − log p_c), p = softmax(logits), 0·log 0 = 0 (UDA eq. 2, VAT eq. 4)."""
+  logp = jax.nn.log_softmax(logits, axis=-1)
+  return jnp.sum(jax.scipy.special.xlogy(target_probs, target_probs) - target_probs * logp, axis=-1)
+
+
+def softmax_mse(logits, target_probs):
+  """Π-model / Mean Teacher consistency: per-example (1/C) ‖softmax(logits) − q‖² (Laine & Aila, 2017, alg. 1)."""
+  return jnp.mean(jnp.square(jax.nn.softmax(logits, axis=-1) - target_probs), axis=-1)
+
+
+def uda_loss(logits_weak, logits_strong, temperature, threshold):
+  """UDA (Xie et al., 2020): ℓu = mean_b 1[max p_b ≥ β] · KL(sg(softmax(z_b/T)) ‖ softmax(logits_strong_b)), p the
+  weak view's unsharpened prediction; returns (ℓu, mask, argmax p)."""
+  logits_weak = lax.stop_gradient(logits_weak)
+  probs = jax.nn.softmax(logits_weak, axis=-1)
+  mask = (jnp.max(probs, -1) >= threshold).astype(probs.dtype)
+  targets = jax.nn.softmax(logits_weak / temperature, axis=-1)
+  return jnp.mean(mask * kl_divergence(targets, logits_strong)), mask, jnp.argmax(probs, -1)

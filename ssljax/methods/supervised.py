@@ -10,6 +10,7 @@ from ssljax.methods import common
 CHECKS = {
   "sup_augment": checks.one_of("weak", "strong"),
   "mixup_alpha": checks.NON_NEGATIVE,
+  **common.ENTROPY_CHECKS,
 }
 
 
@@ -31,8 +32,9 @@ def build(config) -> train.Task:
     if config.mixup_alpha > 0:
       x, y, _ = mixup.global_mixup(key, [(x, y)], config.mixup_alpha)
     logits, batch_stats = common.forward(model, params, state.batch_stats, normalize(x))
-    value = optax.softmax_cross_entropy(logits, y).mean()
-    metrics = {"loss": value, "train_acc": jnp.mean(jnp.argmax(logits, -1) == batch["y"])}
+    ent, ent_metrics = common.entropy_term(config, logits)  # it has no unlabelled data: on its own batch
+    value = optax.softmax_cross_entropy(logits, y).mean() + ent
+    metrics = {"loss": value, "train_acc": jnp.mean(jnp.argmax(logits, -1) == batch["y"]), **ent_metrics}
     return value, train.LossOutput(metrics, batch_stats)
 
   return common.classifier_task(
