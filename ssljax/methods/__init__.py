@@ -17,6 +17,12 @@ METHODS = {
   "mixmatch": "ssljax.methods.mixmatch",
   "simclr": "ssljax.methods.simclr",
   "rotnet": "ssljax.methods.rotnet",
+  "pi_model": "ssljax.methods.pi_model",
+  "mean_teacher": "ssljax.methods.mean_teacher",
+  "pseudo_label": "ssljax.methods.pseudo_label",
+  "entropy_min": "ssljax.methods.entropy_min",
+  "vat": "ssljax.methods.vat",
+  "uda": "ssljax.methods.uda",
 }
 
 
