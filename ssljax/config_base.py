@@ -31,6 +31,7 @@ def common(**overrides) -> ml_collections.ConfigDict:
   config.nesterov = True
   config.weight_decay = 5e-4
   config.schedule = "fixmatch_cosine"
+  config.entropy_weight = 0.0  # classifier methods: + entropy_weight · H(p) on unlabelled predictions (0: off)
   config.update(overrides)
   return config
 

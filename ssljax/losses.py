@@ -116,12 +116,35 @@ def distillation(student_logits, teacher_logits, temperature):
   return temperature**2 * jnp.sum(jnp.where(p_t > 0, p_t * log_ratio, 0.0), axis=-1)
 
 
-def entropy(probs):
-  """Per-example H(p) = −Σ_c p_c log p_c (0 log 0 = 0)."""
-  return -jnp.sum(jnp.where(probs > 0, probs * jnp.log(jnp.where(probs > 0, probs, 1.0)), 0.0), axis=-1)
+def entropy(logits):
+  """Entropy minimisation (Grandvalet & Bengio, 2005): per-example H(p) = −Σ_c p_c log p_c, p = softmax(logits)."""
+  logp = jax.nn.log_softmax(logits, axis=-1)
+  return -jnp.sum(jnp.exp(logp) * logp, axis=-1)
+
+
+def kl_divergence(target_probs, logits):
+  """Per-example KL(q ‖ p) = Σ_c q_c (log q_c − log p_c), p = softmax(logits), 0·log 0 = 0 (UDA eq. 2, VAT eq. 4)."""
+  logp = jax.nn.log_softmax(logits, axis=-1)
+  return jnp.sum(jax.scipy.special.xlogy(target_probs, target_probs) - target_probs * logp, axis=-1)
+
+
+def softmax_mse(logits, target_probs):
+  """Π-model / Mean Teacher consistency: per-example (1/C) ‖softmax(logits) − q‖² (Laine & Aila, 2017, alg. 1)."""
+  return jnp.mean(jnp.square(jax.nn.softmax(logits, axis=-1) - target_probs), axis=-1)
+
+
+def uda_loss(logits_weak, logits_strong, temperature, threshold):
+  """UDA (Xie et al., 2020): ℓu = mean_b 1[max p_b ≥ β] · KL(sg(softmax(z_b/T)) ‖ softmax(logits_strong_b)), p the
+  weak view's unsharpened prediction; returns (ℓu, mask, argmax p)."""
+  logits_weak = lax.stop_gradient(logits_weak)
+  probs = jax.nn.softmax(logits_weak, axis=-1)
+  mask = (jnp.max(probs, -1) >= threshold).astype(probs.dtype)
+  targets = jax.nn.softmax(logits_weak / temperature, axis=-1)
+  return jnp.mean(mask * kl_divergence(targets, logits_strong)), mask, jnp.argmax(probs, -1)
 
 
 def jensen_shannon(logits_a, logits_b):
   """Deep Co-Training's L_cot (Qiao et al. 2018, eq. 2): per-example H(½(p₁ + p₂)) − ½(H(p₁) + H(p₂))."""
-  p_a, p_b = jax.nn.softmax(logits_a), jax.nn.softmax(logits_b)
-  return entropy(0.5 * (p_a + p_b)) - 0.5 * (entropy(p_a) + entropy(p_b))
+  p_mid = 0.5 * (jax.nn.softmax(logits_a) + jax.nn.softmax(logits_b))
+  h_mid = -jnp.sum(jax.scipy.special.xlogy(p_mid, p_mid), axis=-1)
+  return h_mid - 0.5 * (entropy(logits_a) + entropy(logits_b))

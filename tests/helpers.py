@@ -22,10 +22,12 @@ TINY = {
   "proj_hidden_dim": 8,
   "head_hidden_dim": 8,
   "alignment_steps": 4,
+  # VAT's finite difference amplifies rounding by 1/ξ: ξ = 1e-6 would leave ~1e-16/ξ = 1e-10 between device counts.
+  "vat_xi": 1e-3,
 }
 # ... and so that every loss term moves the parameters from the first step (a term that is switched off would also
 # match between 1 and N devices): low confidence thresholds, no ramp-ups, weights that matter.
-LIVE = {"threshold": 0.05, "rampup_steps": 0, "lambda_u": 10.0}
+LIVE = {"threshold": 0.05, "rampup_steps": 0, "lambda_u": 10.0, "entropy_weight": 0.5}
 
 
 def load_config(name: str, **overrides):

@@ -19,6 +19,12 @@ METHODS = {
   "rotnet": "ssljax.methods.rotnet",
   "distill": "ssljax.methods.distill",
   "deep_co_training": "ssljax.methods.deep_co_training",
+  "pi_model": "ssljax.methods.pi_model",
+  "mean_teacher": "ssljax.methods.mean_teacher",
+  "pseudo_label": "ssljax.methods.pseudo_label",
+  "entropy_min": "ssljax.methods.entropy_min",
+  "vat": "ssljax.methods.vat",
+  "uda": "ssljax.methods.uda",
 }
 
 

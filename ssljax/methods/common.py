@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ssljax import augment, models, optim, parallel, train
+from ssljax import augment, checks, losses, models, optim, parallel, train
 from ssljax import data as data_lib
 from ssljax.errors import ConfigError
 
@@ -248,3 +248,38 @@ def initialised_from(init, workdir: str):
     return variables
 
   return init_loaded
+
+
+RAMPUPS = ("linear", "sigmoid")
+
+
+def rampup(step, rampup_steps: int, shape: str = "linear"):
+  """Weight ramp-up of an unlabelled loss over the first `rampup_steps` steps, t = min(step / rampup_steps, 1):
+  'linear' t (USB), 'sigmoid' exp(−5(1 − t)²) (Laine & Aila, 2017; Tarvainen & Valpola, 2017); 1 when 0 steps."""
+  if shape not in RAMPUPS:
+    raise ValueError(f"unknown ramp-up {shape!r}; choose one of {', '.join(RAMPUPS)}")
+  if rampup_steps <= 0:
+    return jnp.ones((), jnp.result_type(float))
+  t = jnp.clip(jnp.asarray(step, jnp.result_type(float)) / rampup_steps, 0.0, 1.0)
+  return t if shape == "linear" else jnp.exp(-5.0 * jnp.square(1.0 - t))
+
+
+# The extra entropy-minimisation term any classifier method may add (config.entropy_weight, 0 = off).
+ENTROPY_CHECKS = {"entropy_weight": checks.NON_NEGATIVE}
+
+
+def entropy_term(config, logits, scale=1.0):
+  """config.entropy_weight · scale · mean_b H(softmax(logits_b)) (Grandvalet & Bengio, 2005) over this device's
+  rows, and {"entropy": mean H} to log; (0, {}) when the weight is 0, so that the term costs nothing when off."""
+  weight = float(config.get("entropy_weight", 0.0))
+  if not weight:
+    return 0.0, {}
+  h = jnp.mean(losses.entropy(logits))
+  return weight * scale * h, {"entropy": h}
+
+
+def unlabelled_views(fns, keys, images, dtype):
+  """One augmented view per function in `fns` of each uint8 image, with independent per-example keys."""
+  x = to_float(images, dtype)
+  view_keys = jax.vmap(lambda k: jax.random.split(k, len(fns)), out_axes=1)(keys)  # [len(fns), b]
+  return [jax.vmap(fn)(k, x) for fn, k in zip(fns, view_keys)]

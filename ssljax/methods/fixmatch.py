@@ -10,6 +10,7 @@ CHECKS = {
   "mu": checks.POSITIVE_INT,
   "threshold": checks.PROBABILITY,
   "lambda_u": checks.NON_NEGATIVE,
+  **common.ENTROPY_CHECKS,
 }
 
 
@@ -45,14 +46,16 @@ def build(config) -> train.Task:
     logits_l, logits_w, logits_s = jnp.split(logits, [n_l, n_l + batch["u_w"].shape[0]])
     sup = losses.cross_entropy(logits_l, batch["y_l"]).mean()
     unsup, mask, pseudo = losses.fixmatch_loss(logits_w, logits_s, config.threshold)
+    ent, ent_metrics = common.entropy_term(config, logits_s)
     metrics = {
-      "loss": sup + config.lambda_u * unsup,
+      "loss": sup + config.lambda_u * unsup + ent,
       "sup_loss": sup,
       "unsup_loss": unsup,
       "mask_rate": mask.mean(),
       # Accuracy of the confident pseudo-labels against the hidden labels: the confirmation-bias alarm.
       "pseudo_label_acc": common.hidden_label_accuracy(pseudo, batch["y_u"], mask),
       "train_acc": jnp.mean(jnp.argmax(logits_l, -1) == batch["y_l"]),
+      **ent_metrics,
     }
     return metrics["loss"], train.LossOutput(metrics, batch_stats)
 

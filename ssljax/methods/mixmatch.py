@@ -35,6 +35,7 @@ CHECKS = {
   "view": checks.one_of("weak", "strong"),
   "distribution_alignment": checks.one_of(*ALIGNMENTS),
   "alignment_steps": checks.POSITIVE_INT,
+  **common.ENTROPY_CHECKS,
 }
 
 
@@ -112,14 +113,16 @@ def build(config) -> train.Task:
     logits, batch_stats = common.forward(model, params, state.batch_stats, normalize(mixed_x))
     sup, unsup = losses.mixmatch_loss(logits[:bl], mixed_y[:bl], logits[bl:], mixed_y[bl:])
     weight = lambda_u * rampup(state.step, rampup_steps)
+    ent, ent_metrics = common.entropy_term(config, logits_g)  # on the unmixed unlabelled views
     metrics = {
-      "loss": sup + weight * unsup,
+      "loss": sup + weight * unsup + ent,
       "sup_loss": sup,
       "unsup_loss": unsup,
       "lambda_u": weight,
       # Accuracy of the guessed labels against the hidden labels (where known): the confirmation-bias alarm.
       "guess_acc": common.hidden_label_accuracy(jnp.argmax(q, -1), batch["y_u"]),
       "guess_max_prob": jnp.mean(jnp.max(q, -1)),
+      **ent_metrics,
     }
     return metrics["loss"], train.LossOutput(metrics, batch_stats, method_state)
 

@@ -14,6 +14,7 @@ from ssljax.methods import common
 CHECKS = {
   "sup_augment": checks.one_of("weak", "strong"),
   "mixup_alpha": checks.NON_NEGATIVE,
+  **common.ENTROPY_CHECKS,
 }
 
 
@@ -39,8 +40,9 @@ def build(config) -> train.Task:
     # Dropout masks (model_kwargs.dropout) from their own key, so that the MixUp draw stays as it was.
     rngs = {"dropout": jax.random.fold_in(key, 1)}
     logits, batch_stats = common.forward(model, params, state.batch_stats, normalize(x), rngs=rngs)
-    value = optax.softmax_cross_entropy(logits, y).mean()
-    metrics = {"loss": value, "train_acc": jnp.mean(jnp.argmax(logits, -1) == batch["y"])}
+    ent, ent_metrics = common.entropy_term(config, logits)  # it has no unlabelled data: on its own batch
+    value = optax.softmax_cross_entropy(logits, y).mean() + ent
+    metrics = {"loss": value, "train_acc": jnp.mean(jnp.argmax(logits, -1) == batch["y"]), **ent_metrics}
     return value, train.LossOutput(metrics, batch_stats)
 
   return common.classifier_task(

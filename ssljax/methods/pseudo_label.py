@@ -1,0 +1,74 @@
+"""Pseudo-Label (Lee, 2013): the model's own confident argmax labels its unlabelled batch.
+
+loss = CE(labelled) + λu · ramp(step) · mean_b 1[max p_b ≥ τ] · CE(logits_b, argmax p_b), p = softmax(sg(logits)),
+where the pseudo-label and the prediction it trains come from the same forward of the same view (the paper has no
+second view; USB adds the threshold τ). One forward over the labelled and unlabelled batch.
+"""
+
+import jax
+import jax.numpy as jnp
+
+from ssljax import checks, losses, train
+from ssljax.methods import common
+
+CHECKS = {
+  "mu": checks.POSITIVE_INT,
+  "threshold": checks.PROBABILITY,
+  "lambda_u": checks.NON_NEGATIVE,
+  "rampup_steps": checks.NON_NEGATIVE_INT,
+  "rampup_shape": checks.one_of(*common.RAMPUPS),
+  "view": checks.one_of("weak", "strong"),
+  **common.ENTROPY_CHECKS,
+}
+
+
+def build(config) -> train.Task:
+  ds, labelled, unlabelled = common.load_split(config)
+  x_u, y_u = common.unlabelled_arrays(ds, unlabelled)
+  arrays = {"x_l": ds.train_images[labelled], "y_l": ds.train_labels[labelled], "x_u": x_u, "y_u": y_u}
+  model = common.classifier(config, ds)
+  normalize = common.normalizer(ds)
+  weak, strong = common.augmenters(config, ds)
+  view = {"weak": weak, "strong": strong}[config.view]
+  b, mu, dtype = config.batch_size, config.mu, common.input_dtype(config)
+
+  def sample(data, key):
+    k_l, k_u = jax.random.split(key)
+    il, keys_l = common.draw(k_l, b, data["x_l"].shape[0])
+    iu, keys_u = common.draw(k_u, mu * b, data["x_u"].shape[0])
+    (u,) = common.unlabelled_views((view,), keys_u, data["x_u"][iu], dtype)
+    x_l = jax.vmap(weak)(keys_l, common.to_float(data["x_l"][il], dtype))
+    return {"x_l": x_l, "y_l": data["y_l"][il], "u": u, "y_u": data["y_u"][iu]}
+
+  def loss(params, state, batch, key):
+    del key
+    x = jnp.concatenate([batch["x_l"], batch["u"]])
+    logits, batch_stats = common.forward(model, params, state.batch_stats, normalize(x))
+    logits_l, logits_u = jnp.split(logits, [batch["x_l"].shape[0]])
+    sup = losses.cross_entropy(logits_l, batch["y_l"]).mean()
+    unsup, mask, pseudo = losses.fixmatch_loss(logits_u, logits_u, config.threshold)
+    weight = config.lambda_u * common.rampup(state.step, config.rampup_steps, config.rampup_shape)
+    ent, ent_metrics = common.entropy_term(config, logits_u)
+    metrics = {
+      "loss": sup + weight * unsup + ent,
+      "sup_loss": sup,
+      "unsup_loss": unsup,
+      "lambda_u": weight,
+      "mask_rate": mask.mean(),
+      # Accuracy of the confident pseudo-labels against the hidden labels: the confirmation-bias alarm.
+      "pseudo_label_acc": common.hidden_label_accuracy(pseudo, batch["y_u"], mask),
+      **ent_metrics,
+    }
+    return metrics["loss"], train.LossOutput(metrics, batch_stats)
+
+  return common.classifier_task(
+    config,
+    ds,
+    model,
+    normalize,
+    sample=sample,
+    loss=loss,
+    arrays=arrays,
+    images_per_step=b * (1 + mu),
+    log_keys=("loss", "sup_loss", "unsup_loss", "lambda_u", "mask_rate", "pseudo_label_acc"),
+  )
