@@ -17,6 +17,9 @@ METHODS = {
   "mixmatch": "ssljax.methods.mixmatch",
   "simclr": "ssljax.methods.simclr",
   "rotnet": "ssljax.methods.rotnet",
+  "flexmatch": "ssljax.methods.flexmatch",
+  "freematch": "ssljax.methods.freematch",
+  "softmatch": "ssljax.methods.softmatch",
 }
 
 
