@@ -1,5 +1,4 @@
-r"""Supervised baseline for FixMatch-family methods on digits: their network, optimiser, steps, EMA and weak labelled
-view, on the 40 labels alone, no MixUp; ~1 CPU-min.
+r"""Supervised baseline with weak views on digits: FixMatch's network, steps and EMA, 40 labels; ~1 CPU-min.
 
 python launch.py --config configs/supervised_weak_digits.py --workdir /tmp/supervised_weak_digits
 """
