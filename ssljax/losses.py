@@ -148,3 +148,49 @@ def jensen_shannon(logits_a, logits_b):
   p_mid = 0.5 * (jax.nn.softmax(logits_a) + jax.nn.softmax(logits_b))
   h_mid = -jnp.sum(jax.scipy.special.xlogy(p_mid, p_mid), axis=-1)
   return h_mid - 0.5 * (entropy(logits_a) + entropy(logits_b))
+
+
+def weighted_pseudo_label_loss(logits_strong, pseudo, weight):
+  """ℓu = mean_b w_b · H(onehot(ŷ_b), softmax(logits_strong_b)), a per-example weight (or 0/1 mask) w_b on hard ŷ_b."""
+  return jnp.mean(weight * cross_entropy(logits_strong, pseudo))
+
+
+MAPPINGS = ("convex", "linear")
+
+
+def flexmatch_thresholds(beta, threshold, mapping="convex"):
+  """FlexMatch's class thresholds T_t(c) = M(β_t(c))·τ; M(x) = x / (2 − x) (convex, the paper's) or x (linear)."""
+  if mapping == "convex":
+    return threshold * beta / (2.0 - beta)
+  if mapping == "linear":
+    return threshold * beta
+  raise ValueError(f"unknown mapping {mapping!r}: use one of {', '.join(MAPPINGS)}")
+
+
+def freematch_fairness_loss(probs_strong, mask, p_model, label_hist):
+  """FreeMatch's self-adaptive fairness L_f = −H(SumNorm(p̃/h̃), SumNorm(p̄/h̄)) over the masked rows.
+
+  probs_strong: [N, C] softmax of the strong views; p̄ (their mean over the masked rows) carries the gradient, h̄ (the
+  histogram of their argmax over the masked rows) does not. mask: [N] 0/1. p_model, label_hist: [C], the EMA class
+  marginal p̃ and argmax histogram h̃ (no gradient). A class no masked row predicts gets weight 0 in SumNorm(p̄/h̄)
+  (1/h̄ = ∞ is taken as 0). Returns 0 when no row is masked.
+  """
+  mask = lax.stop_gradient(mask).astype(probs_strong.dtype)
+  count = jnp.sum(mask)
+  safe = jnp.maximum(count, 1.0)
+  mean_prob = jnp.sum(probs_strong * mask[:, None], 0) / safe
+  pred = jnp.argmax(lax.stop_gradient(probs_strong), -1)
+  hist = jnp.sum(jax.nn.one_hot(pred, probs_strong.shape[-1], dtype=mask.dtype) * mask[:, None], 0) / safe
+  inv_hist = jnp.where(hist > 0, 1.0 / jnp.where(hist > 0, hist, 1.0), 0.0)
+  target = lax.stop_gradient(p_model / label_hist)
+  target = target / jnp.sum(target)
+  modulated = mean_prob * inv_hist
+  modulated = modulated / jnp.maximum(jnp.sum(modulated), jnp.finfo(modulated.dtype).tiny)
+  loss = jnp.sum(target * jnp.log(modulated + 1e-12))
+  return jnp.where(count > 0, loss, 0.0)
+
+
+def softmatch_weights(max_probs, mean, variance, n_sigma):
+  """SoftMatch's truncated Gaussian weight λ(p) = exp(−(max p − μ_t)² / (2σ_t²/n²)) where max p < μ_t, else 1."""
+  gap = jnp.minimum(max_probs - mean, 0.0)
+  return jnp.exp(-jnp.square(gap) / (2.0 * variance / n_sigma**2))

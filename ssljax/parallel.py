@@ -97,6 +97,11 @@ def gather(x, axis: int = 0):
   return lax.all_gather(x, AXIS, axis=axis, tiled=True)
 
 
+def gather_invariant(x, axis: int = 0):
+  """`gather` typed as one value held alike by every device: for global-batch statistics kept in the method state."""
+  return lax.all_gather(x, AXIS, axis=axis, tiled=True, to="invarying")
+
+
 def global_mean(x, axis: int = 0):
   """Mean over the GLOBAL batch of per-device rows (equal shard sizes)."""
   return lax.pmean(jnp.mean(x, axis=axis), AXIS)

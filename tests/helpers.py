@@ -28,6 +28,8 @@ TINY = {
 # ... and so that every loss term moves the parameters from the first step (a term that is switched off would also
 # match between 1 and N devices): low confidence thresholds, no ramp-ups, weights that matter.
 LIVE = {"threshold": 0.05, "rampup_steps": 0, "lambda_u": 10.0, "entropy_weight": 0.5}
+# Adaptive thresholds and weights: statistics that move within a few steps, a fairness term that counts.
+LIVE.update({"ema_p": 0.5, "lambda_f": 1.0})
 
 
 def load_config(name: str, **overrides):

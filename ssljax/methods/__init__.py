@@ -25,6 +25,9 @@ METHODS = {
   "entropy_min": "ssljax.methods.entropy_min",
   "vat": "ssljax.methods.vat",
   "uda": "ssljax.methods.uda",
+  "flexmatch": "ssljax.methods.flexmatch",
+  "freematch": "ssljax.methods.freematch",
+  "softmatch": "ssljax.methods.softmatch",
 }
 
 

@@ -283,3 +283,34 @@ def unlabelled_views(fns, keys, images, dtype):
   x = to_float(images, dtype)
   view_keys = jax.vmap(lambda k: jax.random.split(k, len(fns)), out_axes=1)(keys)  # [len(fns), b]
   return [jax.vmap(fn)(k, x) for fn, k in zip(fns, view_keys)]
+
+
+def weak_strong_sampler(b, mu, weak, strong, dtype):
+  """sample(data, key) of the FixMatch family: B weakly viewed labelled examples, μB unlabelled examples with one
+  weak and one strong view each, their hidden labels and their pool indices (this device's rows of the global batch)."""
+
+  def sample(data, key):
+    k_l, k_u = jax.random.split(key)
+    il, keys_l = draw(k_l, b, data["x_l"].shape[0])
+    iu, keys_u = draw(k_u, mu * b, data["x_u"].shape[0])
+    u = to_float(data["x_u"][iu], dtype)
+    kw, ks = jax.vmap(jax.random.split, out_axes=1)(keys_u)
+    return {
+      "x_l": jax.vmap(weak)(keys_l, to_float(data["x_l"][il], dtype)),
+      "y_l": data["y_l"][il],
+      "u_w": jax.vmap(weak)(kw, u),
+      "u_s": jax.vmap(strong)(ks, u),
+      "y_u": data["y_u"][iu],
+      "idx_u": iu,
+    }
+
+  return sample
+
+
+def weak_strong_logits(model, params, batch_stats, normalize, batch):
+  """One train-mode forward over labelled, weak and strong rows: (logits_l, logits_w, logits_s, batch statistics)."""
+  x = jnp.concatenate([batch["x_l"], batch["u_w"], batch["u_s"]])
+  logits, batch_stats = forward(model, params, batch_stats, normalize(x))
+  n_l, n_u = batch["x_l"].shape[0], batch["u_w"].shape[0]
+  logits_l, logits_w, logits_s = jnp.split(logits, [n_l, n_l + n_u])
+  return logits_l, logits_w, logits_s, batch_stats
