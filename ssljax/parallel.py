@@ -97,6 +97,11 @@ def gather(x, axis: int = 0):
   return lax.all_gather(x, AXIS, axis=axis, tiled=True)
 
 
+def gather_replicated(x, axis: int = 0):
+  """gather(x) typed as replicated, for what every device keeps the same copy of (queues); carries no gradient."""
+  return lax.all_gather(lax.stop_gradient(x), AXIS, axis=axis, tiled=True, to="invarying")
+
+
 def global_mean(x, axis: int = 0):
   """Mean over the GLOBAL batch of per-device rows (equal shard sizes)."""
   return lax.pmean(jnp.mean(x, axis=axis), AXIS)

@@ -22,10 +22,18 @@ TINY = {
   "proj_hidden_dim": 8,
   "head_hidden_dim": 8,
   "alignment_steps": 4,
+  "probe_batch_size": 8,
+  "pred_hidden_dim": 8,
+  "queue_size": 16,
+  "num_prototypes": 8,
+  "local_crop_size": 4,
+  "teacher_temp_warmup_steps": 2,
+  "freeze_prototypes_steps": 0,
+  "queue_start_step": 0,
 }
 # ... and so that every loss term moves the parameters from the first step (a term that is switched off would also
 # match between 1 and N devices): low confidence thresholds, no ramp-ups, weights that matter.
-LIVE = {"threshold": 0.05, "rampup_steps": 0, "lambda_u": 10.0}
+LIVE = {"threshold": 0.05, "rampup_steps": 0, "lambda_u": 10.0, "num_local_crops": 2}
 
 
 def load_config(name: str, **overrides):

@@ -17,6 +17,13 @@ METHODS = {
   "mixmatch": "ssljax.methods.mixmatch",
   "simclr": "ssljax.methods.simclr",
   "rotnet": "ssljax.methods.rotnet",
+  "byol": "ssljax.methods.byol",
+  "moco": "ssljax.methods.moco",
+  "simsiam": "ssljax.methods.simsiam",
+  "barlow_twins": "ssljax.methods.barlow_twins",
+  "vicreg": "ssljax.methods.vicreg",
+  "dino": "ssljax.methods.dino",
+  "swav": "ssljax.methods.swav",
 }
 
 
