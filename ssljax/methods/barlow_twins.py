@@ -5,7 +5,7 @@ One step: `batch_size` distinct train images, two views each, one forward of bot
 projections of every device are gathered (parallel.gather, whose transpose returns each device its rows'
 cotangents), so the standardisation and C = ẑ1ᵀẑ2 / N are over the GLOBAL batch, whatever the device count;
 loss = scale_loss · [Σ_i (1 − C_ii)² + λ Σ_{i≠j} C_ij²] (losses.barlow_twins_loss), λ = lambda_offdiag.
-Projector: 3 layers, BatchNorm + ReLU between, no BatchNorm on the output.
+Projector: 3 layers, BatchNorm + ReLU between, no BatchNorm and no bias on the output (the paper's code).
 """
 
 import jax.numpy as jnp
@@ -29,7 +29,9 @@ def build(config) -> train.Task:
   feature_dim = representation.check_encoder(encoder, ds)
   model = representation.EmbeddingNet(
     encoder=encoder,
-    projector=representation.mlp(config, config.proj_hidden_dim, config.proj_dim, num_layers=3, last_bn=False),
+    projector=representation.mlp(
+      config, config.proj_hidden_dim, config.proj_dim, num_layers=3, last_bn=False, out_bias=False
+    ),
   )
   x_all, _ = common.unlabelled_arrays(ds, slice(None))
   normalize = common.normalizer(ds)

@@ -42,7 +42,8 @@ def check_config(config):
 def enqueue(queue, ptr, filled, keys):
   """Writes keys [V, N, D] (global order) at rows ptr..ptr+N−1 of queue [V, K, D]; returns (queue, ptr, filled)."""
   n, k = keys.shape[1], queue.shape[1]
-  queue = lax.dynamic_update_slice(queue, keys.astype(queue.dtype), (0, ptr, 0))
+  zero = jnp.zeros_like(ptr)
+  queue = lax.dynamic_update_slice(queue, keys.astype(queue.dtype), (zero, ptr, zero))
   return queue, (ptr + n) % k, jnp.minimum(filled + n, k)
 
 

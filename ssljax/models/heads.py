@@ -17,6 +17,7 @@ class MLPHead(nn.Module):
   last_bn: BatchNorm (no bias) on the output, as SimCLR's head; Dense layers have no bias when BN follows them.
   hidden_bn: False drops the hidden BatchNorms (MoCo v2's projector: Dense → ReLU → Dense, with biases).
   activation: the hidden nonlinearity (DINO's head uses GELU).
+  out_bias: False drops the output Dense's bias (Barlow Twins' projector: standardisation would cancel it).
   """
 
   hidden_dim: int
@@ -29,6 +30,7 @@ class MLPHead(nn.Module):
   param_dtype: Any = jnp.float32
   hidden_bn: bool = True
   activation: Callable = nn.relu
+  out_bias: bool = True
 
   @nn.compact
   def __call__(self, h, train: bool):
@@ -45,7 +47,7 @@ class MLPHead(nn.Module):
     for _ in range(self.num_layers - 1):
       x = dense(self.hidden_dim, use_bias=not self.hidden_bn)(x)
       x = self.activation(norm()(x) if self.hidden_bn else x)
-    x = dense(self.out_dim, use_bias=not self.last_bn)(x)
+    x = dense(self.out_dim, use_bias=self.out_bias and not self.last_bn)(x)
     return norm(use_bias=False)(x) if self.last_bn else x
 
 
