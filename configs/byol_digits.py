@@ -1,4 +1,4 @@
-r"""BYOL on digits (CNN, the views and budget of configs/simclr_digits.py), then the representation evaluation.
+r"""BYOL on digits (the CNN and views of configs/simclr_digits.py, 1000 steps of 128) + representation evaluation.
 
 python launch.py --config configs/byol_digits.py --workdir /tmp/byol_digits
 """
@@ -12,8 +12,8 @@ def get_config():
     dataset="digits",
     model="cnn",
     num_labels=40,
-    total_steps=1500,
-    batch_size=256,
+    total_steps=1000,
+    batch_size=128,
     eval_every=500,
     checkpoint_every=250,
     optimizer="lars",
@@ -23,7 +23,7 @@ def get_config():
   )
   config.model_kwargs.width = 16  # 64-d features, as configs/simclr_digits.py
   config.model_kwargs.bn_momentum = 0.9
-  config.warmup_steps = 150
+  config.warmup_steps = 100
   config.base_tau = 0.99
   config.final_tau = 1.0
   config.proj_dim = 64

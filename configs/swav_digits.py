@@ -1,4 +1,4 @@
-r"""SwAV on digits (CNN, the views and budget of configs/simclr_digits.py), then the representation evaluation.
+r"""SwAV on digits (the CNN and views of configs/simclr_digits.py, 1000 steps of 128) + representation evaluation.
 
 python launch.py --config configs/swav_digits.py --workdir /tmp/swav_digits
 """
@@ -12,8 +12,8 @@ def get_config():
     dataset="digits",
     model="cnn",
     num_labels=40,
-    total_steps=1500,
-    batch_size=256,
+    total_steps=1000,
+    batch_size=128,
     eval_every=500,
     checkpoint_every=250,
     optimizer="lars",
@@ -23,12 +23,12 @@ def get_config():
   )
   config.model_kwargs.width = 16  # 64-d features, as configs/simclr_digits.py
   config.model_kwargs.bn_momentum = 0.9
-  config.warmup_steps = 150
+  config.warmup_steps = 100
   config.temperature = 0.1
   config.sinkhorn_epsilon = 0.05
   config.sinkhorn_iterations = 3
   config.num_prototypes = 100
-  config.freeze_prototypes_steps = 50  # about 9 epochs of the 1,437 train images
+  config.freeze_prototypes_steps = 50  # about 4 epochs of the 1,437 train images
   config.queue_size = 0  # off: a batch of 256 is ample for 100 prototypes
   config.queue_start_step = 0
   config.proj_dim = 64

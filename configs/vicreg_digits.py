@@ -1,4 +1,4 @@
-r"""VICReg on digits (CNN, the views and budget of configs/simclr_digits.py), then the representation evaluation.
+r"""VICReg on digits (the CNN and views of configs/simclr_digits.py, 1000 steps of 128) + representation evaluation.
 
 python launch.py --config configs/vicreg_digits.py --workdir /tmp/vicreg_digits
 """
@@ -12,8 +12,8 @@ def get_config():
     dataset="digits",
     model="cnn",
     num_labels=40,
-    total_steps=1500,
-    batch_size=256,
+    total_steps=1000,
+    batch_size=128,
     eval_every=500,
     checkpoint_every=250,
     optimizer="lars",
@@ -23,7 +23,7 @@ def get_config():
   )
   config.model_kwargs.width = 16  # 64-d features, as configs/simclr_digits.py
   config.model_kwargs.bn_momentum = 0.9
-  config.warmup_steps = 150
+  config.warmup_steps = 100
   config.sim_weight = 25.0
   config.var_weight = 25.0
   config.cov_weight = 1.0
