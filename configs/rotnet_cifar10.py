@@ -45,4 +45,4 @@ def get_config():
   config.head_hidden_dim = 0
   config.probe_layers = ()
   config.augment = config_base.augment(weak_shift=4.0, weak_noise=0.0)
-  return config
+  return config_base.pretraining(config)

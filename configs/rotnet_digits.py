@@ -31,4 +31,4 @@ def get_config():
   config.head_hidden_dim = 0  # 0: the encoder's feature dim
   config.probe_layers = ()  # () = the encoder output
   config.augment = config_base.augment()
-  return config
+  return config_base.pretraining(config)

@@ -51,4 +51,4 @@ def get_config():
   config.augment = config_base.augment(
     view="simclr", strength=0.5, crop_area=(0.08, 1.0), blur=False, strong_shift=4.0, cutout=0.5
   )
-  return config
+  return config_base.pretraining(config)

@@ -221,9 +221,11 @@ def cutout_fraction(image, u, fraction: float):
 # ----------------------------------------------------------------- SimCLR view
 
 
-def random_resized_crop(image, u, area=(0.08, 1.0), aspect=(3 / 4, 4 / 3)):
-  """Crop of random area fraction and aspect ratio, resized bilinearly back to H x W; u: four uniform draws."""
+def random_resized_crop(image, u, area=(0.08, 1.0), aspect=(3 / 4, 4 / 3), out_size=None):
+  """Crop of random area fraction and aspect ratio, resized bilinearly back to H x W (or out_size x out_size, the
+  small crops of multi-crop); u: four uniform draws."""
   h, w, _ = image.shape
+  oh, ow = (h, w) if out_size is None else (out_size, out_size)
   frac = between(u[0], *area)
   ratio = jnp.exp(between(u[1], math.log(aspect[0]), math.log(aspect[1])))
   # Out-of-range sizes are clipped instead of resampled (torchvision retries 10 times).
@@ -231,8 +233,8 @@ def random_resized_crop(image, u, area=(0.08, 1.0), aspect=(3 / 4, 4 / 3)):
   cw = jnp.clip(w * jnp.sqrt(frac * ratio), 1.0, w)
   y0 = u[2] * (h - ch)
   x0 = u[3] * (w - cw)
-  ys = y0 + (jnp.arange(h) + 0.5) * ch / h - 0.5
-  xs = x0 + (jnp.arange(w) + 0.5) * cw / w - 0.5
+  ys = y0 + (jnp.arange(oh) + 0.5) * ch / oh - 0.5
+  xs = x0 + (jnp.arange(ow) + 0.5) * cw / ow - 0.5
   yy, xx = jnp.meshgrid(ys, xs, indexing='ij')
   sample = lambda channel: ndimage.map_coordinates(channel, [yy, xx], order=1, mode='nearest')
   return jax.vmap(sample, in_axes=-1, out_axes=-1)(image)
@@ -264,6 +266,59 @@ def simclr_view(key, image, *, allow_flip: bool, strength: float = 0.5, crop_are
     blurred = pix.gaussian_blur(image, between(u[11], 0.1, 2.0), kernel_size)
     image = jnp.where(u[12] < 0.5, blurred, image)
   return jnp.clip(image, 0.0, 1.0)
+
+
+# ----------------------------------------------------------------- BYOL / solo-learn views (asymmetric, multi-crop)
+
+
+def solarize(image, threshold=0.5):
+  """Inverts the pixels above the threshold (PIL's ImageOps.solarize on [0, 1] images)."""
+  return pix.solarize(image, threshold)
+
+
+def jitter_view(
+  key,
+  image,
+  *,
+  allow_flip: bool,
+  crop_area=(0.08, 1.0),
+  brightness: float = 0.4,
+  contrast: float = 0.4,
+  saturation: float = 0.2,
+  hue: float = 0.1,
+  jitter_prob: float = 0.8,
+  gray_prob: float = 0.2,
+  blur_prob: float = 0.0,
+  solarize_prob: float = 0.0,
+  out_size=None,
+):
+  """The view of BYOL and its kin (torchvision's ColorJitter(b, c, s, h) parameterisation, as solo-learn's recipes):
+  random resized crop (to out_size for multi-crop's small crops), flip, colour jitter with p=jitter_prob (factors
+  1 ± b, 1 ± c, 1 ± s, hue ± h), grayscale p=gray_prob, Gaussian blur (σ 0.1–2) p=blur_prob, solarisation
+  p=solarize_prob. BYOL's two views differ only in blur_prob (1.0 / 0.1) and solarize_prob (0 / 0.2)."""
+  u = jax.random.uniform(key, (14,), image.dtype)
+  image = random_resized_crop(image, u[0:4], crop_area, out_size=out_size)
+  if allow_flip:
+    image = flip_lr(image, u[4])
+  jittered = jnp.clip(image * between(u[6], 1 - brightness, 1 + brightness), 0.0, 1.0)
+  jittered = jnp.clip(blend(jittered, jnp.mean(grayscale(jittered)), between(u[7], 1 - contrast, 1 + contrast)), 0, 1)
+  if image.shape[-1] == 3:
+    jittered = jnp.clip(blend(jittered, grayscale(jittered), between(u[8], 1 - saturation, 1 + saturation)), 0, 1)
+    jittered = pix.adjust_hue(jittered, between(u[9], -hue, hue))
+  image = jnp.where(u[5] < jitter_prob, jittered, image)
+  if image.shape[-1] == 3 and gray_prob > 0:
+    image = jnp.where(u[10] < gray_prob, jnp.broadcast_to(grayscale(image), image.shape), image)
+  if blur_prob > 0:
+    kernel_size = max(3, int(image.shape[0] * 0.1) // 2 * 2 + 1)
+    image = jnp.where(u[11] < blur_prob, pix.gaussian_blur(image, between(u[12], 0.1, 2.0), kernel_size), image)
+  if solarize_prob > 0:
+    image = jnp.where(u[13] < solarize_prob, solarize(image), image)
+  return jnp.clip(image, 0.0, 1.0)
+
+
+def local_crop(key, image, *, size: int, area=(0.05, 0.4)):
+  """Multi-crop's small crop (DINO, SwAV): a random resized crop of `area` of the image, resized to size x size."""
+  return random_resized_crop(image, jax.random.uniform(key, (4,), image.dtype), area, out_size=size)
 
 
 # ----------------------------------------------------------------- deterministic

@@ -68,3 +68,14 @@ def fixmatch_paper(**overrides) -> ml_collections.ConfigDict:
   )
   config.update(overrides)
   return config
+
+
+def pretraining(config, **overrides) -> ml_collections.ConfigDict:
+  """Adds the knobs every pre-training method has (methods/representation.py): the online probe and the collapse
+  alarm. collapse_threshold is a fraction of 1/√d, the healthy per-dimension std of a d-dim normalised embedding."""
+  config.probe_lr = 0.1
+  config.probe_batch_size = 64
+  config.collapse_threshold = 0.1
+  config.collapse_patience = 300
+  config.update(overrides)
+  return config

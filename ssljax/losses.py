@@ -194,3 +194,132 @@ def softmatch_weights(max_probs, mean, variance, n_sigma):
   """SoftMatch's truncated Gaussian weight λ(p) = exp(−(max p − μ_t)² / (2σ_t²/n²)) where max p < μ_t, else 1."""
   gap = jnp.minimum(max_probs - mean, 0.0)
   return jnp.exp(-jnp.square(gap) / (2.0 * variance / n_sigma**2))
+
+
+# ---------------------------------------------------------------- joint-embedding self-supervised losses
+# The batch losses below take GLOBAL-batch arrays (rows of every device, e.g. parallel.gather(z)): every device then
+# computes the same value, and the transpose of the gather returns each device its rows' cotangents, so each device
+# differentiating loss / num_devices gives the gradient of the global loss (docs/design.md).
+
+
+def byol_loss(p, z):
+  """BYOL (Grill et al. 2020, eq. 2): ℓ = ‖p̄ − z̄‖² = 2 − 2·cos(p, z), per example; z is the (stopped) target."""
+  return 2.0 - 2.0 * jnp.sum(l2_normalize(p) * l2_normalize(lax.stop_gradient(z)), axis=-1)
+
+
+def simsiam_loss(p, z):
+  """SimSiam (Chen & He 2021, eq. 1): D(p, z) = −cos(p, stopgrad(z)), per example."""
+  return -jnp.sum(l2_normalize(p) * l2_normalize(lax.stop_gradient(z)), axis=-1)
+
+
+def infonce_queue(q, k, queue, temperature, valid=None):
+  """MoCo (He et al. 2020, eq. 1): ℓ = −log exp(q·k₊/τ) / (exp(q·k₊/τ) + Σ_{k₋ ∈ queue} exp(q·k₋/τ)), per example.
+
+  q, k: [B, D] (k stopped), queue: [K, D] negatives; all ℓ2-normalised here. valid: [K] bool, False for queue slots
+  not yet filled (left out of the denominator). Returns (ℓ [B], whether the positive scores highest [B])."""
+  q = l2_normalize(q)
+  k = l2_normalize(lax.stop_gradient(k))
+  pos = jnp.sum(q * k, axis=-1, keepdims=True)
+  neg = q @ lax.stop_gradient(queue).T
+  logits = jnp.concatenate([pos, neg], axis=-1) / temperature
+  where = None
+  if valid is not None:
+    where = jnp.concatenate([jnp.ones((q.shape[0], 1), bool), jnp.broadcast_to(valid, neg.shape)], axis=-1)
+  loss = optax.softmax_cross_entropy_with_integer_labels(logits, jnp.zeros(q.shape[0], jnp.int32), where=where)
+  masked = logits if where is None else jnp.where(where, logits, -jnp.inf)
+  return loss, jnp.argmax(lax.stop_gradient(masked), axis=-1) == 0
+
+
+def standardize_columns(z, eps=1e-5):
+  """(z − mean) / sqrt(var + eps) per column over the rows (BatchNorm without affine, biased variance)."""
+  mean = jnp.mean(z, axis=0)
+  var = jnp.mean(jnp.square(z - mean), axis=0)
+  return (z - mean) * lax.rsqrt(var + eps)
+
+
+def cross_correlation(z1, z2):
+  """Barlow Twins (Zbontar et al. 2021, eq. 2): C_ij = Σ_b ẑ1_bi ẑ2_bj / N, ẑ standardised over the N rows."""
+  return standardize_columns(z1).T @ standardize_columns(z2) / z1.shape[0]
+
+
+def barlow_twins_loss(z1, z2, lambda_offdiag):
+  """Barlow Twins (eq. 1): L = Σ_i (1 − C_ii)² + λ Σ_i Σ_{j≠i} C_ij²; z1, z2: [N, D] global batch."""
+  c = cross_correlation(z1, z2)
+  on = jnp.sum(jnp.square(1.0 - jnp.diagonal(c)))
+  off = jnp.sum(jnp.square(c)) - jnp.sum(jnp.square(jnp.diagonal(c)))
+  return on + lambda_offdiag * off, on, off
+
+
+def vicreg_terms(z1, z2, eps=1e-4):
+  """VICReg (Bardes et al. 2022, eqs. 1–5) on the N-row global batch: s = mean_b ‖z1_b − z2_b‖²/D (MSE),
+  v = Σ_views mean_d max(0, 1 − sqrt(Var(z_d) + ε)), c = Σ_views Σ_{i≠j} Cov(z)_ij² / D; returns (s, v, c)."""
+  d = z1.shape[-1]
+  inv = jnp.mean(jnp.square(z1 - z2))
+
+  def var_cov(z):
+    zc = z - jnp.mean(z, axis=0)
+    cov = zc.T @ zc / (z.shape[0] - 1)
+    var = jnp.mean(jax.nn.relu(1.0 - jnp.sqrt(jnp.diagonal(cov) + eps)))
+    off = (jnp.sum(jnp.square(cov)) - jnp.sum(jnp.square(jnp.diagonal(cov)))) / d
+    return var, off
+
+  v1, c1 = var_cov(z1)
+  v2, c2 = var_cov(z2)
+  return inv, v1 + v2, c1 + c2
+
+
+def dino_loss(student_logits, teacher_logits, center, student_temp, teacher_temp):
+  """DINO (Caron et al. 2021, eq. 1 with centring): mean over pairs (t, s), s ≠ t, of
+  H(softmax((g_t − c)/τt), softmax(g_s/τs)), per example.
+
+  student_logits: [V, B, K] (2 global + local crops), teacher_logits: [2, B, K] of the global crops (stopped);
+  pairs with the same global crop are skipped. Returns [B]."""
+  targets = jax.nn.softmax((lax.stop_gradient(teacher_logits) - center) / teacher_temp, axis=-1)
+  logp = jax.nn.log_softmax(student_logits / student_temp, axis=-1)
+  total, pairs = 0.0, 0
+  for t in range(targets.shape[0]):
+    for s in range(logp.shape[0]):
+      if s != t:
+        total = total - jnp.sum(targets[t] * logp[s], axis=-1)
+        pairs += 1
+  return total / pairs
+
+
+def sinkhorn(scores, epsilon, iterations, axis_name=None):
+  """SwAV's Sinkhorn-Knopp (Caron et al. 2020, §3.1): Q = Diag(u) exp(Sᵀ/ε) Diag(v) with rows summing to 1/K and
+  columns to 1/N over the GLOBAL batch of N rows; returns the codes Q·N, [B, K] rows summing to 1 (no gradient).
+
+  scores: [B, K] this device's rows; with `axis_name` the batch sums are psum'd over the mesh axis."""
+  scores = lax.stop_gradient(scores)
+  gsum = (lambda x: x) if axis_name is None else (lambda x: lax.psum(x, axis_name))
+  gmax = (lambda x: x) if axis_name is None else (lambda x: lax.pmax(x, axis_name))
+  k = scores.shape[-1]
+  n = gsum(jnp.asarray(scores.shape[0], scores.dtype))
+  q = jnp.exp((scores - gmax(jnp.max(scores))) / epsilon)  # [B, K]; the global max keeps exp in range
+  q = q / gsum(jnp.sum(q))
+  for _ in range(iterations):
+    q = q / gsum(jnp.sum(q, axis=0, keepdims=True)) / k  # each prototype gets 1/K of the mass
+    q = q / jnp.sum(q, axis=1, keepdims=True) / n  # each example 1/N
+  return q * n
+
+
+def swav_loss(scores1, scores2, codes1, codes2, temperature):
+  """SwAV swapped prediction (eq. 1): ℓ = −½ Σ_k [q2_k log softmax(s1/τ)_k + q1_k log softmax(s2/τ)_k], per example."""
+  l1 = -jnp.sum(lax.stop_gradient(codes2) * jax.nn.log_softmax(scores1 / temperature, axis=-1), axis=-1)
+  l2 = -jnp.sum(lax.stop_gradient(codes1) * jax.nn.log_softmax(scores2 / temperature, axis=-1), axis=-1)
+  return 0.5 * (l1 + l2)
+
+
+def embedding_std(z):
+  """SimSiam's collapse diagnostic (Chen & He 2021, §4.1): mean over dimensions of the std over rows of z/‖z‖;
+  ≈ 1/√D for a healthy embedding, 0 for a collapsed one. z: [N, D] global batch."""
+  zn = l2_normalize(z)
+  return jnp.mean(jnp.std(zn, axis=0))
+
+
+def effective_rank(z):
+  """Roy & Vetterli (2007): exp(H(p)), p = σ/Σσ over the singular values σ of the centred [N, D] batch."""
+  zc = z - jnp.mean(z, axis=0)
+  sigma = jnp.linalg.svd(zc, compute_uv=False)  # not sqrt(eig(zcᵀzc)): the root amplifies rounding in tiny σ
+  p = sigma / jnp.maximum(jnp.sum(sigma), jnp.finfo(sigma.dtype).tiny)
+  return jnp.exp(-jnp.sum(jnp.where(p > 0, p * jnp.log(jnp.where(p > 0, p, 1.0)), 0.0)))

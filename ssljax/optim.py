@@ -44,6 +44,7 @@ def make(config) -> optax.GradientTransformation:
       weight_decay_mask=kernel_mask,
       trust_ratio_mask=kernel_mask,
       momentum=config.get("momentum", 0.9),
+      trust_coefficient=config.get("trust_coefficient", 0.001),  # solo-learn's recipes: eta 0.02
     )
   if name == "adamw":
     # MixMatch decays kernels by (1 - wd·lr) per step, decoupled from the adaptive update: optax.adamw's

@@ -97,9 +97,10 @@ def gather(x, axis: int = 0):
   return lax.all_gather(x, AXIS, axis=axis, tiled=True)
 
 
-def gather_invariant(x, axis: int = 0):
-  """`gather` typed as one value held alike by every device: for global-batch statistics kept in the method state."""
-  return lax.all_gather(x, AXIS, axis=axis, tiled=True, to="invarying")
+def gather_replicated(x, axis: int = 0):
+  """gather(x) typed as replicated, for what every device keeps the same copy of (queues, global-batch statistics in
+  the method state); carries no gradient."""
+  return lax.all_gather(lax.stop_gradient(x), AXIS, axis=axis, tiled=True, to="invarying")
 
 
 def global_mean(x, axis: int = 0):

@@ -80,6 +80,8 @@ class Task:
     end-of-run evaluation, where costly extras such as pictures belong.
   init_method_state(variables) -> pytree: the method's own state at step 0 (traced in the jitted init).
   after_update(state) -> state: per-device, after the optimiser step (momentum targets and the like).
+  on_log(step, scalars) -> None: host-side, on the main process at every log step, with the logged scalars (a
+    collapse alarm, say); it must not dispatch device computations.
   """
 
   init: Callable[[jax.Array], dict]
@@ -91,6 +93,7 @@ class Task:
   images_per_step: int
   init_method_state: Callable[[dict], Any] | None = None
   after_update: Callable[[TrainState], TrainState] | None = None
+  on_log: Callable[[int, dict], None] | None = None
   log_keys: tuple = ("loss",)
   info: dict = dataclasses.field(default_factory=dict)
 
@@ -397,6 +400,8 @@ def _train_and_evaluate(config, workdir, method, eval_only):
               f"{scalars['images_per_sec']:.0f} img/s | ETA {eta}",
               flush=True,
             )
+            if task.on_log is not None:
+              task.on_log(done, scalars)
         if done % config.eval_every == 0 and done != total:
           evals = task.evaluate(state, mesh, workdir, False)
           history.append({"step": done, **evals})

@@ -24,10 +24,18 @@ TINY = {
   "alignment_steps": 4,
   # VAT's finite difference amplifies rounding by 1/ξ: ξ = 1e-6 would leave ~1e-16/ξ = 1e-10 between device counts.
   "vat_xi": 1e-3,
+  "probe_batch_size": 8,
+  "pred_hidden_dim": 8,
+  "queue_size": 16,
+  "num_prototypes": 8,
+  "local_crop_size": 4,
+  "teacher_temp_warmup_steps": 2,
+  "freeze_prototypes_steps": 0,
+  "queue_start_step": 0,
 }
 # ... and so that every loss term moves the parameters from the first step (a term that is switched off would also
 # match between 1 and N devices): low confidence thresholds, no ramp-ups, weights that matter.
-LIVE = {"threshold": 0.05, "rampup_steps": 0, "lambda_u": 10.0, "entropy_weight": 0.5}
+LIVE = {"threshold": 0.05, "rampup_steps": 0, "lambda_u": 10.0, "entropy_weight": 0.5, "num_local_crops": 2}
 # Adaptive thresholds and weights: statistics that move within a few steps, a fairness term that counts.
 LIVE.update({"ema_p": 0.5, "lambda_f": 1.0})
 

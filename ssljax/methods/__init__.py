@@ -28,6 +28,13 @@ METHODS = {
   "flexmatch": "ssljax.methods.flexmatch",
   "freematch": "ssljax.methods.freematch",
   "softmatch": "ssljax.methods.softmatch",
+  "byol": "ssljax.methods.byol",
+  "moco": "ssljax.methods.moco",
+  "simsiam": "ssljax.methods.simsiam",
+  "barlow_twins": "ssljax.methods.barlow_twins",
+  "vicreg": "ssljax.methods.vicreg",
+  "dino": "ssljax.methods.dino",
+  "swav": "ssljax.methods.swav",
 }
 
 

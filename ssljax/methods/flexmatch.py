@@ -77,9 +77,9 @@ def build(config) -> train.Task:
     # The status is updated from the whole global batch, identically on every device.
     new_selected = update_status(
       selected,
-      parallel.gather_invariant(batch["idx_u"]),
-      parallel.gather_invariant(pseudo),
-      parallel.gather_invariant(conf) >= threshold,
+      parallel.gather_replicated(batch["idx_u"]),
+      parallel.gather_replicated(pseudo),
+      parallel.gather_replicated(conf) >= threshold,
     )
     metrics = {
       "loss": sup + lambda_u * unsup,
@@ -87,7 +87,7 @@ def build(config) -> train.Task:
       "unsup_loss": unsup,
       "mask_rate": mask.mean(),
       # Over the global batch (a ratio of sums), so that it does not depend on the device count.
-      "pseudo_label_acc": common.hidden_label_accuracy(*map(parallel.gather_invariant, (pseudo, batch["y_u"], mask))),
+      "pseudo_label_acc": common.hidden_label_accuracy(*map(parallel.gather_replicated, (pseudo, batch["y_u"], mask))),
       "threshold_min": jnp.min(class_thresholds),
       "threshold_mean": jnp.mean(class_thresholds),
       "threshold_max": jnp.max(class_thresholds),

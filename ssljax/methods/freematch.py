@@ -72,7 +72,7 @@ def build(config) -> train.Task:
     )
     sup = losses.cross_entropy(logits_l, batch["y_l"]).mean()
     probs = jax.nn.softmax(lax.stop_gradient(logits_w))
-    stats = update_statistics(state.method_state, parallel.gather_invariant(probs), decay)  # global-batch statistics
+    stats = update_statistics(state.method_state, parallel.gather_replicated(probs), decay)  # global-batch statistics
     conf, pseudo = jnp.max(probs, -1), jnp.argmax(probs, -1)
     thresholds = class_thresholds(stats)
     mask = (conf >= thresholds[pseudo]).astype(conf.dtype)
@@ -88,7 +88,7 @@ def build(config) -> train.Task:
       "fair_loss": fair,
       "mask_rate": mask.mean(),
       # Over the global batch (a ratio of sums), so that it does not depend on the device count.
-      "pseudo_label_acc": common.hidden_label_accuracy(*map(parallel.gather_invariant, (pseudo, batch["y_u"], mask))),
+      "pseudo_label_acc": common.hidden_label_accuracy(*map(parallel.gather_replicated, (pseudo, batch["y_u"], mask))),
       "threshold": stats["tau"],
       "threshold_min": jnp.min(thresholds),
       "threshold_mean": jnp.mean(thresholds),

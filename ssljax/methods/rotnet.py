@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ssljax import augment, checks, losses, optim, parallel, train
+from ssljax import augment, checks, losses, parallel, train
 from ssljax.errors import ConfigError
 from ssljax.methods import common, representation
 from ssljax.models import heads
@@ -31,6 +31,7 @@ NUM_ROTATIONS = 4
 HEADS = ("linear", "mlp")
 
 CHECKS = {
+  **representation.CHECKS,
   "head": checks.one_of(*HEADS),
   "head_hidden_dim": checks.NON_NEGATIVE_INT,
 }
@@ -42,6 +43,10 @@ class RotNet(nn.Module):
 
   def __call__(self, x, train: bool):
     return self.head(self.encoder(x, train=train), train=train)
+
+  def with_features(self, x, train: bool):
+    h = self.encoder(x, train=train)
+    return self.head(h, train=train), h
 
 
 def rotate_all(images):
@@ -90,12 +95,13 @@ def build(config) -> train.Task:
 
   def loss(params, state, batch, key):
     del key
-    logits, batch_stats = common.forward(model, params, state.batch_stats, normalize(batch["x"]))
+    x = normalize(batch["x"])
+    (logits, h), batch_stats = common.forward(model, params, state.batch_stats, x, method=RotNet.with_features)
     value = losses.cross_entropy(logits, batch["y"]).mean()
     metrics = {"loss": value, "rotation_acc": jnp.mean(jnp.argmax(logits, -1) == batch["y"])}
+    metrics.update(representation.collapse_metrics(h[: h.shape[0] // NUM_ROTATIONS]))  # the unrotated images
     return value, train.LossOutput(metrics, batch_stats)
 
-  init = common.init_fn(model, ds, in_dtype)
   features = representation.features_fn(encoder, ds, layers, in_dtype)
   rot_x, rot_y = rotated_test_set(ds.test_images)
   logits_fn = lambda variables, x: model.apply(variables, normalize(common.to_float(x, in_dtype)), train=False)
@@ -104,21 +110,23 @@ def build(config) -> train.Task:
     variables = {"params": state.params, "batch_stats": state.batch_stats}
     return {"rotation_accuracy": train.classifier_accuracy(logits_fn, variables, rot_x, rot_y, mesh)}
 
-  info = {
-    "num_classes": ds.num_classes,
-    "model": config.model,
-    "head": config.head,
-    "probe_layers": ",".join(layers) or "output",
-    "feature_dim": feature_dim,
-  }
-  return train.Task(
-    init=init,
+  probe_dim = jax.eval_shape(
+    lambda v, x: features(v, x), jax.eval_shape(common.init_fn(model, ds, in_dtype), jax.random.key(0)), x_all[:2]
+  ).shape[-1]
+  return representation.ssl_task(
+    config,
+    ds,
+    labelled,
+    model=model,
+    features=features,
+    feature_dim=probe_dim,
+    embed_dim=feature_dim,
+    collapse_hint="for RotNet usually a learning rate too high (config.lr)",
     sample=sample,
     loss=loss,
-    tx=optim.make(config),
     arrays={"x": x_all},
-    evaluate=representation.representation_eval(features, ds, labelled, init, config.seed, extra=extra),
     images_per_step=NUM_ROTATIONS * b,
     log_keys=("loss", "rotation_acc"),
-    info=info,
+    info={"feature_dim": feature_dim, "head": config.head, "probe_layers": ",".join(layers) or "output"},
+    extra=extra,
   )

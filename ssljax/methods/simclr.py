@@ -28,13 +28,14 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ssljax import augment, checks, losses, optim, parallel, train
+from ssljax import augment, checks, losses, parallel, train
 from ssljax.methods import common, representation
 from ssljax.models import heads
 
 VIEWS = ("simclr", "affine")
 
 CHECKS = {
+  **representation.CHECKS,
   "temperature": checks.POSITIVE,
   "num_views": checks.Check(lambda v: v == 2, "2 (SimCLR compares exactly 2 views per image)", 3),
   "batch_size": checks.Check(
@@ -100,18 +101,22 @@ def build(config) -> train.Task:
     z, batch_stats = common.forward(model, params, state.batch_stats, normalize(x))
     z1, z2 = jnp.split(z.astype(jnp.promote_types(z.dtype, jnp.float32)), 2)
     value, accuracy = losses.nt_xent(z1, z2, temperature, axis_name=parallel.AXIS)
-    return value, train.LossOutput({"loss": value, "contrast_acc": accuracy}, batch_stats)
+    metrics = {"loss": value, "contrast_acc": accuracy, **representation.collapse_metrics(z1)}
+    return value, train.LossOutput(metrics, batch_stats)
 
-  init = common.init_fn(model, ds, in_dtype)
-  features = representation.features_fn(encoder, ds, dtype=in_dtype)
-  return train.Task(
-    init=init,
+  return representation.ssl_task(
+    config,
+    ds,
+    labelled,
+    model=model,
+    features=representation.features_fn(encoder, ds, dtype=in_dtype),
+    feature_dim=feature_dim,
+    embed_dim=config.proj_dim,
+    collapse_hint="for SimCLR usually a temperature too high or views too weak (config.temperature, config.augment)",
     sample=sample,
     loss=loss,
-    tx=optim.make(config),
     arrays={"x": x_all},
     images_per_step=2 * b,
-    evaluate=representation.representation_eval(features, ds, labelled, init, config.seed),
     log_keys=("loss", "contrast_acc"),
-    info={"num_classes": ds.num_classes, "model": config.model, "feature_dim": feature_dim},
+    info={},
   )

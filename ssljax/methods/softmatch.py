@@ -78,7 +78,7 @@ def build(config) -> train.Task:
     probs = jax.nn.softmax(lax.stop_gradient(logits_w))
     # Statistics of the global batch, identical on every device; this device's rows of UA(p) set its weights.
     stats, aligned = update_statistics(
-      state.method_state, parallel.gather_invariant(probs), decay, state.step == 0, align
+      state.method_state, parallel.gather_replicated(probs), decay, state.step == 0, align
     )
     conf = jnp.max(parallel.local_slice(aligned), -1)
     weight = losses.softmatch_weights(conf, stats["mean"], stats["var"], n_sigma)
@@ -90,7 +90,9 @@ def build(config) -> train.Task:
       "unsup_loss": unsup,
       "mean_weight": weight.mean(),
       # Over the global batch (a ratio of sums), so that it does not depend on the device count.
-      "pseudo_label_acc": common.hidden_label_accuracy(*map(parallel.gather_invariant, (pseudo, batch["y_u"], weight))),
+      "pseudo_label_acc": common.hidden_label_accuracy(
+        *map(parallel.gather_replicated, (pseudo, batch["y_u"], weight))
+      ),
       "conf_mean": stats["mean"],
       "conf_std": jnp.sqrt(stats["var"]),
       "train_acc": jnp.mean(jnp.argmax(logits_l, -1) == batch["y_l"]),

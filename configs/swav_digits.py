@@ -1,0 +1,37 @@
+r"""SwAV on digits (the CNN and views of configs/simclr_digits.py, 1000 steps of 128) + representation evaluation.
+
+python launch.py --config configs/swav_digits.py --workdir /tmp/swav_digits
+"""
+
+from ssljax import config_base
+
+
+def get_config():
+  config = config_base.common(
+    method="swav",
+    dataset="digits",
+    model="cnn",
+    num_labels=40,
+    total_steps=1000,
+    batch_size=128,
+    eval_every=500,
+    checkpoint_every=250,
+    optimizer="lars",
+    lr=0.6,
+    weight_decay=1e-06,
+    schedule="warmup_cosine",
+  )
+  config.model_kwargs.width = 16  # 64-d features, as configs/simclr_digits.py
+  config.model_kwargs.bn_momentum = 0.9
+  config.warmup_steps = 100
+  config.temperature = 0.1
+  config.sinkhorn_epsilon = 0.05
+  config.sinkhorn_iterations = 3
+  config.num_prototypes = 100
+  config.freeze_prototypes_steps = 50  # about 4 epochs of the 1,437 train images
+  config.queue_size = 0  # off: a batch of 256 is ample for 100 prototypes
+  config.queue_start_step = 0
+  config.proj_dim = 64
+  config.proj_hidden_dim = 256
+  config.augment = config_base.augment(view="affine", strong_shift=1.0, cutout=0.5)
+  return config_base.pretraining(config)
