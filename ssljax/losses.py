@@ -106,3 +106,19 @@ def mixmatch_loss(logits_x, targets_x, logits_u, targets_u):
   l_x = jnp.mean(soft_cross_entropy(logits_x, targets_x))
   l_u = jnp.mean(jnp.square(jax.nn.softmax(logits_u, axis=-1) - targets_u))
   return l_x, l_u
+
+
+def weighted_l2(pred, target, weight):
+  """Per-example ℓ_b = Σ_p w_p ‖x̂_p − x_p‖² / (C Σ_p w_p) over pixels p (context encoder / autoencoder L2)."""
+  axes = tuple(range(1, pred.ndim))
+  w = jnp.broadcast_to(weight, pred.shape)
+  return jnp.sum(w * jnp.square(pred - target), axes) / jnp.maximum(jnp.sum(w, axes), jnp.finfo(pred.dtype).tiny)
+
+
+def rebalanced_cross_entropy(logits, target, pixel_weight):
+  """Zhang et al. 2016 eq. (2), per example: ℓ = −Σ_{h,w} v_hw Σ_q Z_hwq log softmax(logits)_hwq / (H·W).
+
+  logits, target Z (soft-encoded, rows sum to 1): [B, H, W, Q]; pixel_weight v: [B, H, W] (class rebalancing).
+  """
+  ce = -jnp.sum(target * jax.nn.log_softmax(logits, axis=-1), axis=-1)
+  return jnp.mean(pixel_weight * ce, axis=(1, 2))

@@ -17,6 +17,11 @@ METHODS = {
   "mixmatch": "ssljax.methods.mixmatch",
   "simclr": "ssljax.methods.simclr",
   "rotnet": "ssljax.methods.rotnet",
+  "inpainting": "ssljax.methods.inpainting",
+  "denoising": "ssljax.methods.denoising",
+  "deblurring": "ssljax.methods.deblurring",
+  "colorization": "ssljax.methods.colorization",
+  "jigsaw": "ssljax.methods.jigsaw",
 }
 
 

@@ -16,6 +16,7 @@ class CNN(nn.Module):
   axis_name: str | None = None
   dtype: Any = jnp.float32  # activations
   param_dtype: Any = jnp.float32
+  pool: bool = True  # False: the last feature map [B, h, w, F] instead of its global average
 
   @nn.compact
   def __call__(self, x, train: bool):
@@ -42,4 +43,4 @@ class CNN(nn.Module):
     x = conv_bn_relu(x, 2 * self.width)
     x = nn.max_pool(x, (2, 2), strides=(2, 2))
     x = conv_bn_relu(x, 4 * self.width)
-    return jnp.mean(x, axis=(1, 2))
+    return jnp.mean(x, axis=(1, 2)) if self.pool else x
