@@ -14,9 +14,9 @@ def get_config():
     dataset="photos",
     model="cnn",
     num_labels=40,
-    total_steps=1500,
+    total_steps=1000,
     batch_size=32,
-    eval_every=1500,
+    eval_every=1000,
     checkpoint_every=500,
     optimizer="adamw",
     lr=2e-3,
@@ -24,10 +24,9 @@ def get_config():
     schedule="warmup_cosine",
   )
   config.warmup_steps = 50
-  config.model_kwargs.width = 32
+  config.model_kwargs.width = 16
   config.model_kwargs.bn_momentum = 0.9
-  config.bottleneck = False  # decode from the last feature map: colour is local
-  config.decoder_width = 64
+  config.decoder_width = 32
   config.loss = "classification"
   config.crop_size = 32
   config.rebalance_lambda = 0.5

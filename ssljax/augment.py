@@ -336,4 +336,4 @@ def crop(image, u, size: int):
   h, w, c = image.shape
   y0 = jnp.minimum(jnp.floor(u[0] * (h - size + 1)), h - size).astype(jnp.int32)
   x0 = jnp.minimum(jnp.floor(u[1] * (w - size + 1)), w - size).astype(jnp.int32)
-  return jax.lax.dynamic_slice(image, (y0, x0, 0), (size, size, c))
+  return jax.lax.dynamic_slice(image, (y0, x0, jnp.zeros_like(y0)), (size, size, c))

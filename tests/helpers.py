@@ -22,10 +22,14 @@ TINY = {
   "proj_hidden_dim": 8,
   "head_hidden_dim": 8,
   "alignment_steps": 4,
+  "decoder_width": 8,
+  "crop_size": 8,
 }
 # ... and so that every loss term moves the parameters from the first step (a term that is switched off would also
 # match between 1 and N devices): low confidence thresholds, no ramp-ups, weights that matter.
-LIVE = {"threshold": 0.05, "rampup_steps": 0, "lambda_u": 10.0}
+LIVE = {"threshold": 0.05, "rampup_steps": 0, "lambda_u": 10.0, "border": 1}
+# Methods with no digits config (they need colour images): the config the shared tests shrink instead.
+TEST_CONFIGS = {"colorization": "colorization_photos"}
 
 
 def load_config(name: str, **overrides):
@@ -55,10 +59,12 @@ def _has(config, key):
 
 
 def tiny_config(method: str, live: bool = True, **overrides):
-  """configs/<method>_digits.py at tiny shapes (and with every loss term live unless live=False)."""
-  config = load_config(f"{method}_digits")
+  """configs/<method>_digits.py (or TEST_CONFIGS[method]) at tiny shapes (and with every loss term live unless
+  live=False)."""
+  name = TEST_CONFIGS.get(method, f"{method}_digits")
+  config = load_config(name)
   shrink = {**TINY, **(LIVE if live else {})}
-  return load_config(f"{method}_digits", **{**{k: v for k, v in shrink.items() if _has(config, k)}, **overrides})
+  return load_config(name, **{**{k: v for k, v in shrink.items() if _has(config, k)}, **overrides})
 
 
 def tiny_fixmatch(**overrides):

@@ -4,7 +4,8 @@ encoder learned for that pretext task is evaluated as a representation where the
 One step: every device draws the same global batch of `batch_size` training images (with replacement when the
 set is smaller) and takes its slice; each gets a random config.crop_size crop (0: the whole image) and a flip where
 the dataset allows it, then goes to Lab (augment.rgb_to_lab). The encoder (the configured one, fed L/50 − 1, one
-channel) and a decoder from its last feature map (ssljax/models/decoder.py) predict, per pixel:
+channel) and a decoder from its last feature map (ssljax/models/decoder.py) predict, per pixel of the
+half-resolution grid (STRIDE; the targets are the means of 2x2 blocks, predictions are upsampled bilinearly):
   config.loss='classification'  logits over the Q ab bins: the centres of the 10×10 ab grid cells that some sRGB
                                 colour falls in (ab_bins(): 261 of them; the paper's own gamut computation gave
                                 313). Targets are soft-encoded (the 5 nearest bins, Gaussian weights σ = 5), the
@@ -42,11 +43,12 @@ SOFT_SIGMA = 5.0
 PRIOR_SIGMA = 5.0
 AB_SCALE = 110.0  # regression targets: ab / AB_SCALE
 PRIOR_PIXELS = 1 << 20  # the ab prior is estimated on at most this many training pixels
+STRIDE = 2  # ab is predicted at half resolution (the paper's network: a quarter) and upsampled bilinearly
 PICTURE = "colorization.png"
 NUM_SHOWN = 8
 
 CHECKS = {
-  **reconstruction.CHECKS,
+  "decoder_width": checks.POSITIVE_INT,
   "loss": checks.one_of(*LOSSES),
   "crop_size": checks.NON_NEGATIVE_INT,
   "rebalance_lambda": checks.UNIT,
@@ -85,16 +87,27 @@ def rebalance_weights(ab, bins, lam: float) -> np.ndarray:
 
 def soft_encode(ab, bins):
   """ab [..., 2] -> soft targets [..., Q]: Gaussian weights (σ = SOFT_SIGMA) on the SOFT_NEIGHBOURS nearest bins,
-  and the index of the nearest bin [...]."""
+  and the index of the nearest bin [...]. Bins tied with the last neighbour are kept too."""
   d2 = jnp.sum(jnp.square(ab[..., None, :] - jnp.asarray(bins, ab.dtype)), axis=-1)
-  kth = -jax.lax.top_k(-d2, SOFT_NEIGHBOURS)[0][..., -1:]
-  w = jnp.where(d2 <= kth, jnp.exp(-(d2 - jnp.min(d2, axis=-1, keepdims=True)) / (2 * SOFT_SIGMA**2)), 0.0)
+  nearest = jnp.min(d2, axis=-1, keepdims=True)
+  rest = d2
+  for _ in range(SOFT_NEIGHBOURS - 1):  # repeated minima: faster than lax.top_k on XLA:CPU
+    rest = jnp.where(rest <= jnp.min(rest, axis=-1, keepdims=True), jnp.inf, rest)
+  kth = jnp.minimum(jnp.min(rest, axis=-1, keepdims=True), jnp.max(d2, axis=-1, keepdims=True))
+  w = jnp.where(d2 <= kth, jnp.exp(-(d2 - nearest) / (2 * SOFT_SIGMA**2)), 0.0)
   return w / jnp.sum(w, axis=-1, keepdims=True), jnp.argmin(d2, axis=-1)
 
 
 def annealed_mean(logits, bins, temperature):
   """H(Z) = E[f_T(Z)]: the mean ab of the bin distribution softmax(logits / T)."""
   return jax.nn.softmax(logits / temperature, axis=-1) @ jnp.asarray(bins, logits.dtype)
+
+
+def downsample(x, stride: int):
+  """Mean over stride x stride blocks of [B, H, W, C] (the last rows/columns that do not fill a block dropped)."""
+  b, h, w, c = x.shape
+  h, w = h // stride, w // stride
+  return x[:, : h * stride, : w * stride].reshape(b, h, stride, w, stride, c).mean((2, 4))
 
 
 def lightness_input(lab):
@@ -159,7 +172,7 @@ def build(config) -> train.Task:
   weights = rebalance_weights(train_lab[:, 1:], bins, float(config.rebalance_lambda))
   ab_mean = train_lab[:, 1:].mean(0)
   side = config.crop_size or min(ds.train_images.shape[1:3])
-  net = reconstruction.encoder_decoder(config, (side, side, len(bins) if classify else 2))
+  net = reconstruction.encoder_decoder(config, (side, side, len(bins) if classify else 2), STRIDE, bottleneck=False)
   representation.check_encoder(common.encoder(config), _grey_like(ds))
   x_all = ds.train_images if ds.unlabelled_images is None else np.concatenate([ds.train_images, ds.unlabelled_images])
   b, in_dtype, temperature = config.batch_size, common.input_dtype(config), float(config.temperature)
@@ -178,7 +191,7 @@ def build(config) -> train.Task:
     del key
     lab = batch["lab"]
     out, batch_stats = common.forward(net, params, state.batch_stats, lightness_input(lab))
-    ab = lab[..., 1:].astype(out.dtype)
+    ab = downsample(lab[..., 1:], STRIDE).astype(out.dtype)
     if classify:
       target, nearest = soft_encode(ab, bins)
       per_example = losses.rebalanced_cross_entropy(out, target, jnp.asarray(weights, out.dtype)[nearest])
@@ -191,7 +204,8 @@ def build(config) -> train.Task:
     lab = augment.rgb_to_lab(common.to_float(images, in_dtype))
     out = net.apply(variables, lightness_input(lab), train=False)
     ab = annealed_mean(out, bins, temperature) if classify else out * AB_SCALE
-    return jnp.concatenate([lab, ab.astype(lab.dtype)], axis=-1)
+    ab = jax.image.resize(ab.astype(lab.dtype), lab.shape[:-1] + (2,), "bilinear")
+    return jnp.concatenate([lab, ab], axis=-1)
 
   init = lambda key: net.init(key, jnp.zeros((1, side, side, 1), in_dtype), train=False)
   encoder = common.encoder(config)

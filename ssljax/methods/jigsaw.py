@@ -121,7 +121,9 @@ def cut(image, offsets, origins, tile):
   """The tiles [T, t, t, C] of one image: tile i at origins[i] + offsets[i] (offsets may be traced)."""
   c = image.shape[-1]
   corners = jnp.asarray(origins) + offsets
-  return jax.vmap(lambda yx: jax.lax.dynamic_slice(image, (yx[0], yx[1], 0), (tile, tile, c)))(corners)
+  return jax.vmap(lambda yx: jax.lax.dynamic_slice(image, (yx[0], yx[1], jnp.zeros_like(yx[0])), (tile, tile, c)))(
+    corners
+  )
 
 
 def build(config) -> train.Task:

@@ -44,14 +44,17 @@ class EncoderDecoder(nn.Module):
   encoder: nn.Module  # pool=False: returns its last feature map
   decoder: nn.Module
   bottleneck: bool
+  stride: int = 1  # without the bottleneck, outputs at 1/stride of the input's resolution
 
   def __call__(self, x, train: bool):
     maps = self.encoder(x, train=train)
-    code = jnp.mean(maps, axis=(1, 2)) if self.bottleneck else maps
-    return self.decoder(code, train=train, size=None if self.bottleneck else x.shape[1:3])
+    if self.bottleneck:
+      return self.decoder(jnp.mean(maps, axis=(1, 2)), train=train)
+    return self.decoder(maps, train=train, size=(x.shape[1] // self.stride, x.shape[2] // self.stride))
 
 
-def encoder_decoder(config, out_shape, bottleneck: bool | None = None) -> EncoderDecoder:
+def encoder_decoder(config, out_shape, stride: int = 1, bottleneck: bool | None = None) -> EncoderDecoder:
+  """The configured encoder and a Decoder to out_shape (H, W, C); bottleneck None: config.bottleneck."""
   dtype, param_dtype = common.dtypes(config)
   decoder = Decoder(
     out_shape=tuple(out_shape),
@@ -61,8 +64,9 @@ def encoder_decoder(config, out_shape, bottleneck: bool | None = None) -> Encode
     dtype=dtype,
     param_dtype=param_dtype,
   )
+  encoder = common.encoder(config, pool=False)
   bottleneck = config.bottleneck if bottleneck is None else bottleneck
-  return EncoderDecoder(encoder=common.encoder(config, pool=False), decoder=decoder, bottleneck=bottleneck)
+  return EncoderDecoder(encoder=encoder, decoder=decoder, bottleneck=bottleneck, stride=stride)
 
 
 def psnr(images, references):
