@@ -293,7 +293,8 @@ def test_colorization_run_on_photos(tmp_path):
   assert out["representation_eval"].startswith("skipped")
   for key in ("ab_error", "ab_error_grey", "ab_error_mean_colour", "colourfulness", "colourfulness_truth"):
     assert np.isfinite(out[key]) and out[key] >= 0, key
-  assert 0 <= out["ab_auc"] <= 1 and out["colourfulness_grey"] < 1e-6
+  # Grey: R = G = B up to float32 rounding of the Lab conversion (~1e-5 of 255), far below a visible tint.
+  assert 0 <= out["ab_auc"] <= 1 and out["colourfulness_grey"] < 0.05
   _assert_picture(os.path.join(workdir, "colorization.png"), (3 * 128, 3 * 128))
   assert not os.path.exists(os.path.join(workdir, "tsne.png"))
 
