@@ -328,3 +328,67 @@ def rotate90(image, k):
   """Rotates a square HWC image by k * 90 degrees counter-clockwise; k may be traced (0..3)."""
   branches = [functools.partial(jnp.rot90, k=i, axes=(0, 1)) for i in range(4)]
   return jax.lax.switch(jnp.asarray(k, jnp.int32) % 4, branches, image)
+
+
+# ----------------------------------------------------------------- corruptions and colour spaces (pretext tasks)
+
+
+def gaussian_blur(image, sigma, radius: int):
+  """Separable Gaussian blur of an HWC image with taps -radius..radius and edge padding; sigma may be traced.
+
+  Shifted sums rather than a convolution (as _smooth), in the image's dtype (dm_pix builds its kernel in float32).
+  """
+  if radius <= 0:
+    return image
+  h, w, _ = image.shape
+  taps = jnp.arange(-radius, radius + 1, dtype=image.dtype)
+  weights = jnp.exp(-jnp.square(taps) / (2 * jnp.square(jnp.maximum(sigma, 1e-3))))
+  weights = weights / jnp.sum(weights)
+  padded = jnp.pad(image, ((radius, radius), (0, 0), (0, 0)), mode='edge')
+  image = sum(weights[i] * padded[i : i + h] for i in range(2 * radius + 1))
+  padded = jnp.pad(image, ((0, 0), (radius, radius), (0, 0)), mode='edge')
+  return sum(weights[i] * padded[:, i : i + w] for i in range(2 * radius + 1))
+
+
+def standardize_image(image, eps: float = 1e-3):
+  """Zero mean and unit std per channel over the image's pixels (jigsaw's per-tile normalisation)."""
+  mean = jnp.mean(image, axis=(-3, -2), keepdims=True)
+  var = jnp.mean(jnp.square(image - mean), axis=(-3, -2), keepdims=True)
+  return (image - mean) / jnp.sqrt(var + eps)
+
+
+# sRGB (D65) <-> CIE Lab, as scikit-image's rgb2lab / lab2rgb.
+_RGB_TO_XYZ = ((0.412453, 0.357580, 0.180423), (0.212671, 0.715160, 0.072169), (0.019334, 0.119193, 0.950227))
+_WHITE = (0.95047, 1.0, 1.08883)
+
+
+def rgb_to_lab(rgb):
+  """sRGB in [0, 1], [..., 3] -> Lab [..., 3]: L in [0, 100], a and b roughly in [-110, 110]."""
+  dtype = rgb.dtype
+  linear = jnp.where(rgb > 0.04045, jnp.power((jnp.maximum(rgb, 0.04045) + 0.055) / 1.055, 2.4), rgb / 12.92)
+  xyz = linear @ jnp.asarray(_RGB_TO_XYZ, dtype).T / jnp.asarray(_WHITE, dtype)
+  f = jnp.where(xyz > 0.008856, jnp.cbrt(jnp.maximum(xyz, 0.008856)), 7.787 * xyz + 16.0 / 116.0)
+  fx, fy, fz = f[..., 0], f[..., 1], f[..., 2]
+  return jnp.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
+
+
+def lab_to_rgb(lab):
+  """Lab [..., 3] -> sRGB [..., 3] clipped to [0, 1] (out-of-gamut colours are clipped, as lab2rgb)."""
+  dtype = lab.dtype
+  fy = (lab[..., 0] + 16.0) / 116.0
+  # scikit-image clips a negative f_z to 0 (colours past the gamut's blue edge).
+  f = jnp.stack([fy + lab[..., 1] / 500.0, fy, jnp.maximum(fy - lab[..., 2] / 200.0, 0.0)], axis=-1)
+  xyz = jnp.where(f > 0.2068966, jnp.power(jnp.maximum(f, 0.2068966), 3), (f - 16.0 / 116.0) / 7.787)
+  xyz = xyz * jnp.asarray(_WHITE, dtype)
+  linear = xyz @ jnp.linalg.inv(jnp.asarray(_RGB_TO_XYZ, dtype)).T
+  gamma = 1.055 * jnp.power(jnp.maximum(linear, 0.0031308), 1 / 2.4) - 0.055
+  rgb = jnp.where(linear > 0.0031308, gamma, 12.92 * linear)
+  return jnp.clip(rgb, 0.0, 1.0)
+
+
+def crop(image, u, size: int):
+  """A size x size crop at a uniformly random position inside the image; u: two uniform draws."""
+  h, w, c = image.shape
+  y0 = jnp.minimum(jnp.floor(u[0] * (h - size + 1)), h - size).astype(jnp.int32)
+  x0 = jnp.minimum(jnp.floor(u[1] * (w - size + 1)), w - size).astype(jnp.int32)
+  return jax.lax.dynamic_slice(image, (y0, x0, jnp.zeros_like(y0)), (size, size, c))

@@ -323,3 +323,19 @@ def effective_rank(z):
   sigma = jnp.linalg.svd(zc, compute_uv=False)  # not sqrt(eig(zcᵀzc)): the root amplifies rounding in tiny σ
   p = sigma / jnp.maximum(jnp.sum(sigma), jnp.finfo(sigma.dtype).tiny)
   return jnp.exp(-jnp.sum(jnp.where(p > 0, p * jnp.log(jnp.where(p > 0, p, 1.0)), 0.0)))
+
+
+def weighted_l2(pred, target, weight):
+  """Per-example ℓ_b = Σ_p w_p ‖x̂_p − x_p‖² / (C Σ_p w_p) over pixels p (context encoder / autoencoder L2)."""
+  axes = tuple(range(1, pred.ndim))
+  w = jnp.broadcast_to(weight, pred.shape)
+  return jnp.sum(w * jnp.square(pred - target), axes) / jnp.maximum(jnp.sum(w, axes), jnp.finfo(pred.dtype).tiny)
+
+
+def rebalanced_cross_entropy(logits, target, pixel_weight):
+  """Zhang et al. 2016 eq. (2), per example: ℓ = −Σ_{h,w} v_hw Σ_q Z_hwq log softmax(logits)_hwq / (H·W).
+
+  logits, target Z (soft-encoded, rows sum to 1): [B, H, W, Q]; pixel_weight v: [B, H, W] (class rebalancing).
+  """
+  ce = -jnp.sum(target * jax.nn.log_softmax(logits, axis=-1), axis=-1)
+  return jnp.mean(pixel_weight * ce, axis=(1, 2))

@@ -32,12 +32,23 @@ TINY = {
   "teacher_temp_warmup_steps": 2,
   "freeze_prototypes_steps": 0,
   "queue_start_step": 0,
+  "decoder_width": 8,
+  "crop_size": 8,
 }
 # ... and so that every loss term moves the parameters from the first step (a term that is switched off would also
 # match between 1 and N devices): low confidence thresholds, no ramp-ups, weights that matter.
-LIVE = {"threshold": 0.05, "rampup_steps": 0, "lambda_u": 10.0, "entropy_weight": 0.5, "num_local_crops": 2}
+LIVE = {
+  "threshold": 0.05,
+  "rampup_steps": 0,
+  "lambda_u": 10.0,
+  "entropy_weight": 0.5,
+  "num_local_crops": 2,
+  "border": 1,
+}
 # Adaptive thresholds and weights: statistics that move within a few steps, a fairness term that counts.
 LIVE.update({"ema_p": 0.5, "lambda_f": 1.0})
+# Methods with no digits config (they need colour images): the config the shared tests shrink instead.
+TEST_CONFIGS = {"colorization": "colorization_photos"}
 
 
 def load_config(name: str, **overrides):
@@ -57,11 +68,13 @@ def _has(config, key):
 
 
 def tiny_config(method: str, live: bool = True, **overrides):
-  """configs/<method>_digits.py at tiny shapes (and with every loss term live unless live=False). A config that
-  learns from a teacher run (a method with teacher_workdir) gets tiny_teacher() unless told otherwise."""
-  config = load_config(f"{method}_digits")
+  """configs/<method>_digits.py (or TEST_CONFIGS[method]) at tiny shapes (and with every loss term live unless
+  live=False). A config that learns from a teacher run (a method with teacher_workdir) gets tiny_teacher() unless
+  told otherwise."""
+  name = TEST_CONFIGS.get(method, f"{method}_digits")
+  config = load_config(name)
   shrink = {**TINY, **(LIVE if live else {})}
-  config = load_config(f"{method}_digits", **{**{k: v for k, v in shrink.items() if _has(config, k)}, **overrides})
+  config = load_config(name, **{**{k: v for k, v in shrink.items() if _has(config, k)}, **overrides})
   from ssljax import methods
 
   if config.method in methods.METHODS and "teacher_workdir" in config and "teacher_workdir" not in overrides:

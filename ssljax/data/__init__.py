@@ -6,7 +6,7 @@ import numbers
 from ssljax.data.base import ArrayDataset, DataError, channel_stats, from_arrays
 from ssljax.data.split import split_labelled
 
-DATASETS = ('digits', 'fashion_mnist', 'cifar10', 'cifar100', 'svhn_cropped', 'stl10')
+DATASETS = ('digits', 'fashion_mnist', 'photos', 'cifar10', 'cifar100', 'svhn_cropped', 'stl10')
 PREFIXES = ('folder:', 'npz:')  # Followed by a path: folder:PATH, npz:FILE.
 BAD_IMAGE_POLICIES = ('fail', 'skip')
 
@@ -20,6 +20,10 @@ def _load(name: str, data_dir: str | None, image_size: int | None, on_bad_image:
     from ssljax.data.fashion_mnist import load_fashion_mnist
 
     return load_fashion_mnist(data_dir)
+  if name == 'photos':
+    from ssljax.data.photos import load_photos
+
+    return load_photos()
   if name.startswith('folder:'):
     from ssljax.data.folder import load_folder
 

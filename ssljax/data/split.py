@@ -13,6 +13,8 @@ def split_labelled(labels: np.ndarray, num_labels: int, num_classes: int, seed: 
   examples. Returns sorted int64 index arrays (labelled_idx, unlabelled_idx).
   """
   labels = np.asarray(labels)
+  if num_classes == 0:
+    raise DataError('this dataset has no class labels; only methods that need none (colorization) can train on it.')
   if num_labels == -1:  # Every labelled image; the unlabelled pool is then only a dataset's unlabelled_images.
     return np.arange(len(labels), dtype=np.int64), np.zeros(0, np.int64)
   if num_labels <= 0 or num_labels % num_classes:

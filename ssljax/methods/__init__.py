@@ -35,6 +35,11 @@ METHODS = {
   "vicreg": "ssljax.methods.vicreg",
   "dino": "ssljax.methods.dino",
   "swav": "ssljax.methods.swav",
+  "inpainting": "ssljax.methods.inpainting",
+  "denoising": "ssljax.methods.denoising",
+  "deblurring": "ssljax.methods.deblurring",
+  "colorization": "ssljax.methods.colorization",
+  "jigsaw": "ssljax.methods.jigsaw",
 }
 
 

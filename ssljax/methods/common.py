@@ -13,15 +13,20 @@ from ssljax import data as data_lib
 from ssljax.errors import ConfigError
 
 
-def load_split(config):
-  """The dataset, and the balanced labelled subset drawn by config.seed (the rest of train is unlabelled)."""
-  ds = data_lib.load(
+def load(config):
+  """The dataset of config.dataset, with the config's data_dir, image_size, allow_flip and on_bad_image."""
+  return data_lib.load(
     config.dataset,
     config.get("data_dir") or None,
     image_size=config.get("image_size") or None,
     allow_flip=config.get("allow_flip"),
     on_bad_image=config.get("on_bad_image", "fail"),
   )
+
+
+def load_split(config):
+  """The dataset, and the balanced labelled subset drawn by config.seed (the rest of train is unlabelled)."""
+  ds = load(config)
   labelled, unlabelled = data_lib.split_labelled(ds.train_labels, config.num_labels, ds.num_classes, config.seed)
   return ds, labelled, unlabelled
 

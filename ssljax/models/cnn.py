@@ -43,6 +43,7 @@ class CNN(nn.Module):
   axis_name: str | None = None
   dtype: Any = jnp.float32  # activations
   param_dtype: Any = jnp.float32
+  pool: bool = True  # False: the last feature map [B, h, w, F] instead of its global average
 
   @nn.compact
   def __call__(self, x, train: bool):
@@ -69,4 +70,6 @@ class CNN(nn.Module):
     x = conv_bn_relu(x, 2 * self.width)
     x = nn.max_pool(x, (2, 2), strides=(2, 2))
     x = conv_bn_relu(x, 4 * self.width)
+    if not self.pool:
+      return x  # the feature map, for the pretext decoders
     return RowDropout(self.dropout, self.axis_name)(jnp.mean(x, axis=(1, 2)), train)

@@ -35,6 +35,7 @@ class ResNet18(nn.Module):
   axis_name: str | None = None
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
+  pool: bool = True  # False: the last feature map [B, h, w, F] instead of its global average
 
   @nn.compact
   def __call__(self, x, train: bool):
@@ -59,4 +60,4 @@ class ResNet18(nn.Module):
     for features, strides in [(64, 1), (128, 2), (256, 2), (512, 2)]:
       x = BasicBlock(features, strides, norm=norm, dtype=self.dtype, param_dtype=self.param_dtype)(x)
       x = BasicBlock(features, 1, norm=norm, dtype=self.dtype, param_dtype=self.param_dtype)(x)
-    return jnp.mean(x, axis=(1, 2))
+    return jnp.mean(x, axis=(1, 2)) if self.pool else x

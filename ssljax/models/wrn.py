@@ -53,6 +53,7 @@ class WideResNet(nn.Module):
   axis_name: str | None = None
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
+  pool: bool = True  # False: the last feature map [B, h, w, F] instead of its global average
 
   @nn.compact
   def __call__(self, x, train: bool):
@@ -83,4 +84,4 @@ class WideResNet(nn.Module):
           param_dtype=self.param_dtype,
         )(x)
     x = act(norm()(x))
-    return jnp.mean(x, axis=(1, 2))
+    return jnp.mean(x, axis=(1, 2)) if self.pool else x
