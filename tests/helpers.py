@@ -1,5 +1,6 @@
 """Shared test helpers: configs shrunk to tiny shapes (each compile takes seconds), a few steps on a mesh."""
 
+import glob
 import json
 import os
 import sys
@@ -22,10 +23,16 @@ TINY = {
   "proj_hidden_dim": 8,
   "head_hidden_dim": 8,
   "alignment_steps": 4,
+  "seq_len": 16,
+  "vocab_size": 300,
+  "ngram_order": 2,
+  "model_kwargs.depth": 1,
+  "model_kwargs.num_heads": 2,
+  "model_kwargs.max_len": 16,
 }
 # ... and so that every loss term moves the parameters from the first step (a term that is switched off would also
 # match between 1 and N devices): low confidence thresholds, no ramp-ups, weights that matter.
-LIVE = {"threshold": 0.05, "rampup_steps": 0, "lambda_u": 10.0}
+LIVE = {"threshold": 0.05, "rampup_steps": 0, "lambda_u": 10.0, "mlm_weight": 1.0}
 
 
 def load_config(name: str, **overrides):
@@ -54,11 +61,23 @@ def _has(config, key):
   return True
 
 
+def config_name(method: str) -> str:
+  """The config the shared tests shrink: configs/<method>_digits.py, else the method's first config by name (the
+  text methods have configs/<method>_text.py)."""
+  if os.path.exists(os.path.join(REPO, "configs", f"{method}_digits.py")):
+    return f"{method}_digits"
+  found = sorted(glob.glob(os.path.join(REPO, "configs", f"{method}_*.py")))
+  if not found:
+    raise FileNotFoundError(f"no configs/{method}_*.py")
+  return os.path.basename(found[0])[:-3]
+
+
 def tiny_config(method: str, live: bool = True, **overrides):
-  """configs/<method>_digits.py at tiny shapes (and with every loss term live unless live=False)."""
-  config = load_config(f"{method}_digits")
+  """The method's config (config_name) at tiny shapes (and with every loss term live unless live=False)."""
+  name = config_name(method)
+  config = load_config(name)
   shrink = {**TINY, **(LIVE if live else {})}
-  return load_config(f"{method}_digits", **{**{k: v for k, v in shrink.items() if _has(config, k)}, **overrides})
+  return load_config(name, **{**{k: v for k, v in shrink.items() if _has(config, k)}, **overrides})
 
 
 def tiny_fixmatch(**overrides):

@@ -17,6 +17,9 @@ METHODS = {
   "mixmatch": "ssljax.methods.mixmatch",
   "simclr": "ssljax.methods.simclr",
   "rotnet": "ssljax.methods.rotnet",
+  "next_token": "ssljax.methods.next_token",
+  "masked_token": "ssljax.methods.masked_token",
+  "next_sentence": "ssljax.methods.next_sentence",
 }
 
 
