@@ -9,5 +9,5 @@ from ssljax import config_base
 
 def get_config():
   config = config_base.text("next_token", total_steps=500, lr=3e-3)
-  config.ngram_order = 4
+  config.ngram_max_order = 6  # the n-gram baseline: the best Kneser-Ney order up to this
   return config

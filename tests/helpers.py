@@ -25,7 +25,7 @@ TINY = {
   "alignment_steps": 4,
   "seq_len": 16,
   "vocab_size": 300,
-  "ngram_order": 2,
+  "ngram_max_order": 2,
   "model_kwargs.depth": 1,
   "model_kwargs.num_heads": 2,
   "model_kwargs.max_len": 16,

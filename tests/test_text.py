@@ -301,3 +301,20 @@ def test_image_datasets_and_text_corpora_do_not_mix():
   with pytest.raises(data.DataError) as info:
     data.load("stdlib_docs")
   assert "text corpus" in one_line(info)
+
+
+def test_your_own_text_files_train_through_the_spine(tmp_path):
+  rng = np.random.default_rng(0)
+  words = {"a.txt": ["river", "boat", "water", "fish"], "b.txt": ["mountain", "snow", "rock", "climb"]}
+  for name, vocab in words.items():
+    paras = [" ".join(rng.choice(vocab, 12)) + ". " + " ".join(rng.choice(vocab, 9)) + "." for _ in range(60)]
+    write(str(tmp_path / "corpus" / name), "\n\n".join(paras).encode())
+  config = tiny_config(
+    "next_token", dataset=f"text:{tmp_path / 'corpus'}", tokenizer="byte", probe_classes=2, num_labels=4
+  )
+  results = train.train_and_evaluate(config, str(tmp_path / "w"), methods.get("next_token"))
+  assert results["tokenizer"] == "byte (261 tokens)" and results["probe_classes"] == "a.txt,b.txt"
+  for key in ("val_perplexity", "ngram_val_perplexity", "unigram_val_perplexity", "test_bits_per_byte"):
+    assert results[key] > 0, key
+  assert results["ngram_val_perplexity"] < results["unigram_val_perplexity"]  # words repeat: bigrams help
+  assert 0 <= results["linear_probe_accuracy_bow"] <= 1
