@@ -6,8 +6,9 @@ r"""Train-step throughput of any ssljax method, against the PyTorch reference in
 Builds the config's train.Task (for a TFDS dataset, through the real tfds code path under
 `tensorflow_datasets.testing.mock_data`: random images with the dataset's shapes, no download), compiles
 train.make_step and times it after warm-up. Prints one JSON line: images_per_sec (task.images_per_step, every
-image forwarded), step_ms (median), compile_s, achieved_gflop_s (3 x forward FLOPs per image x images/s) and its
-fraction of the matmul peak measured in this run (max of numpy's and jax's 4096^2 f32 matmul GFLOP/s).
+image forwarded; tokens_per_sec for a task whose info says step_unit='tokens', as the text methods' do), step_ms
+(median), compile_s, achieved_gflop_s (3 x forward FLOPs per image x images/s) and its fraction of the matmul peak
+measured in this run (max of numpy's and jax's 4096^2 f32 matmul GFLOP/s).
 
 Three variants are timed, interleaved round by round:
   full    the train step as training runs it: sampling + augmentation inside the step;
@@ -145,7 +146,7 @@ def numpy_matmul_gflops(n: int) -> float | None:
 
 def build_task(config):
   """config.method's module builds the train.Task; TFDS datasets are mocked unless --real_data."""
-  from ssljax import methods, train
+  from ssljax import data, methods, train
   from ssljax.errors import UserError
 
   try:
@@ -155,7 +156,9 @@ def build_task(config):
     raise SystemExit(f"error: {e}") from None
   mock = contextlib.nullcontext()
   data_source = "real"
-  if config.get("dataset", "digits") != "digits" and not _REAL_DATA.value:
+  name = config.get("dataset", "digits")
+  offline = name == "digits" or name in data.TEXT_DATASETS or name.startswith(data.TEXT_PREFIXES)
+  if not offline and not _REAL_DATA.value:
     import tensorflow_datasets as tfds
 
     # Random labels: twice num_labels leaves every class enough examples for the balanced labelled draw.
@@ -389,6 +392,7 @@ def main(argv):
     np_peaks.append(numpy_matmul_gflops(peak_n))
 
   ips = task.images_per_step
+  unit = task.info.get("step_unit", "images")  # what images_per_step counts: images, or tokens for text
   fwd_gflop = FWD_GFLOP_32.get(config.get("model")) if shape == (32, 32, 3) else None
   flops_source = (
     "3 x forward GFLOP/image of benchmarks/torch_reference.py's models (1 x for MixMatch's guess views)"
@@ -405,7 +409,7 @@ def main(argv):
     "model": config.get("model"),
     "batch_size": config.batch_size,
     "mu": config.get("mu"),
-    "images_per_step": ips,
+    f"{unit}_per_step": ips,
     "num_devices": mesh.size,
     "data": data_source,
     "image_shape": list(shape) if shape else None,
@@ -433,12 +437,12 @@ def main(argv):
 
   main_variant = "full" if "full" in timers else None
   if "full" in errors:
-    res.update(images_per_sec=None, full_error=errors["full"])
+    res.update({f"{unit}_per_sec": None, "full_error": errors["full"]})
   if main_variant:
     step_s, stats = rates(main_variant)
     res.update(
       variant=main_variant,
-      images_per_sec=round(ips / step_s, 2),
+      **{f"{unit}_per_sec": round(ips / step_s, 2)},
       **stats,
       compile_s=round(compile_info[main_variant]["lower_s"] + compile_info[main_variant]["compile_s"], 2),
       lower_s=round(compile_info[main_variant]["lower_s"], 2),
@@ -449,7 +453,7 @@ def main(argv):
     step_s, stats = rates("no_aug")
     g = gflop_s(step_s, "no_aug")
     res.update(
-      no_aug_images_per_sec=round(ips / step_s, 2),
+      **{f"no_aug_{unit}_per_sec": round(ips / step_s, 2)},
       no_aug_step_ms=stats["step_ms"],
       no_aug_compile_s=round(compile_info["no_aug"]["lower_s"] + compile_info["no_aug"]["compile_s"], 2),
       no_aug_achieved_gflop_s=round(g, 1) if g else None,
@@ -459,7 +463,7 @@ def main(argv):
     step_s, stats = rates("sample")
     res.update(
       sample_ms=stats["step_ms"],
-      sample_images_per_sec=round(ips / step_s, 1),
+      **{f"sample_{unit}_per_sec": round(ips / step_s, 1)},
       sample_compile_s=round(compile_info["sample"]["lower_s"] + compile_info["sample"]["compile_s"], 2),
     )
   res.update(

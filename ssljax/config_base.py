@@ -79,3 +79,33 @@ def pretraining(config, **overrides) -> ml_collections.ConfigDict:
   config.collapse_patience = 300
   config.update(overrides)
   return config
+
+
+def text(method, **overrides) -> ml_collections.ConfigDict:
+  """The knobs the text methods share: the corpus, its tokenizer, the Transformer, the probe, AdamW."""
+  config = common(
+    method=method,
+    dataset="stdlib_docs",
+    model="transformer",
+    num_labels=100,  # the probe's labelled documents: 5 of each of its probe_classes labels
+    total_steps=500,
+    batch_size=32,
+    eval_every=250,
+    checkpoint_every=250,
+    optimizer="adamw",
+    lr=1e-3,
+    weight_decay=0.01,
+    schedule="warmup_cosine",
+  )
+  config.warmup_steps = 50
+  config.tokenizer = "bpe"  # or "byte"
+  config.vocab_size = 1024  # BPE tokens, the 5 specials and 256 bytes included
+  config.seq_len = 128
+  config.probe_classes = 20  # the labels with the most training documents
+  config.model_kwargs.width = 128
+  config.model_kwargs.depth = 4
+  config.model_kwargs.num_heads = 4
+  config.model_kwargs.mlp_ratio = 4
+  config.model_kwargs.max_len = 128
+  config.update(overrides)
+  return config

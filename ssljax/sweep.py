@@ -34,6 +34,16 @@ ROW_KEYS = (
   "linear_probe_accuracy_all",
   "knn_accuracy",
   "kmeans_nmi",
+  "linear_probe_accuracy_random_init",
+  "linear_probe_accuracy_bow",
+  "val_perplexity",
+  "val_bits_per_byte",
+  "ngram_val_perplexity",
+  "ngram_val_bits_per_byte",
+  "unigram_val_perplexity",
+  "val_masked_accuracy",
+  "unigram_val_masked_accuracy",
+  "val_nsp_accuracy",
   "wall_seconds",
 )
 

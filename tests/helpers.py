@@ -1,5 +1,6 @@
 """Shared test helpers: configs shrunk to tiny shapes (each compile takes seconds), a few steps on a mesh."""
 
+import glob
 import json
 import os
 import sys
@@ -34,6 +35,12 @@ TINY = {
   "queue_start_step": 0,
   "decoder_width": 8,
   "crop_size": 8,
+  "seq_len": 16,
+  "vocab_size": 300,
+  "ngram_max_order": 2,
+  "model_kwargs.depth": 1,
+  "model_kwargs.num_heads": 2,
+  "model_kwargs.max_len": 16,
 }
 # ... and so that every loss term moves the parameters from the first step (a term that is switched off would also
 # match between 1 and N devices): low confidence thresholds, no ramp-ups, weights that matter.
@@ -44,6 +51,7 @@ LIVE = {
   "entropy_weight": 0.5,
   "num_local_crops": 2,
   "border": 1,
+  "mlm_weight": 1.0,
 }
 # Adaptive thresholds and weights: statistics that move within a few steps, a fairness term that counts.
 LIVE.update({"ema_p": 0.5, "lambda_f": 1.0})
@@ -67,11 +75,23 @@ def _has(config, key):
   return True
 
 
+def config_name(method: str) -> str:
+  """The config the shared tests shrink: configs/<method>_digits.py, else the method's first config by name (the
+  text methods have configs/<method>_text.py; TEST_CONFIGS names the others)."""
+  if method in TEST_CONFIGS:
+    return TEST_CONFIGS[method]
+  if os.path.exists(os.path.join(REPO, "configs", f"{method}_digits.py")):
+    return f"{method}_digits"
+  found = sorted(glob.glob(os.path.join(REPO, "configs", f"{method}_*.py")))
+  if not found:
+    raise FileNotFoundError(f"no configs/{method}_*.py")
+  return os.path.basename(found[0])[:-3]
+
+
 def tiny_config(method: str, live: bool = True, **overrides):
-  """configs/<method>_digits.py (or TEST_CONFIGS[method]) at tiny shapes (and with every loss term live unless
-  live=False). A config that learns from a teacher run (a method with teacher_workdir) gets tiny_teacher() unless
-  told otherwise."""
-  name = TEST_CONFIGS.get(method, f"{method}_digits")
+  """The method's config (config_name) at tiny shapes (and with every loss term live unless live=False). A config
+  that learns from a teacher run (a method with teacher_workdir) gets tiny_teacher() unless told otherwise."""
+  name = config_name(method)
   config = load_config(name)
   shrink = {**TINY, **(LIVE if live else {})}
   config = load_config(name, **{**{k: v for k, v in shrink.items() if _has(config, k)}, **overrides})

@@ -14,7 +14,7 @@ CONFIGS = configs.names()
 def test_config(name):
   config = load_config(name)
   assert config.method in jobs.names()
-  assert config.dataset in data.DATASETS
+  assert config.dataset in data.DATASETS + data.TEXT_DATASETS
   if config.method != "cluster_demo":
     for key in COMMON_KEYS:
       assert key in config, key

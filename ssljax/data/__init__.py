@@ -8,6 +8,8 @@ from ssljax.data.split import split_labelled
 
 DATASETS = ('digits', 'fashion_mnist', 'photos', 'cifar10', 'cifar100', 'svhn_cropped', 'stl10')
 PREFIXES = ('folder:', 'npz:')  # Followed by a path: folder:PATH, npz:FILE.
+TEXT_DATASETS = ('stdlib_docs',)  # Text corpora (ssljax.data.text), read by the text methods; and text:PATH.
+TEXT_PREFIXES = ('text:',)
 BAD_IMAGE_POLICIES = ('fail', 'skip')
 
 
@@ -32,6 +34,8 @@ def _load(name: str, data_dir: str | None, image_size: int | None, on_bad_image:
     from ssljax.data.npz import load_npz
 
     return load_npz(name.removeprefix('npz:'))
+  if name in TEXT_DATASETS or name.startswith(TEXT_PREFIXES):
+    raise DataError(f'{name!r} is a text corpus, not images; train it with next_token, masked_token or next_sentence.')
   if name in DATASETS:
     from ssljax.data.tfds_data import load_tfds
 

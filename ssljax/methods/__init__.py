@@ -40,6 +40,9 @@ METHODS = {
   "deblurring": "ssljax.methods.deblurring",
   "colorization": "ssljax.methods.colorization",
   "jigsaw": "ssljax.methods.jigsaw",
+  "next_token": "ssljax.methods.next_token",
+  "masked_token": "ssljax.methods.masked_token",
+  "next_sentence": "ssljax.methods.next_sentence",
 }
 
 

@@ -1,4 +1,5 @@
-"""Image encoders (images [B, H, W, C] -> features [B, F]) and a classifier head."""
+"""Image encoders (images [B, H, W, C] -> features [B, F]), a classifier head, and the text Transformer (token ids
+[B, T] -> hidden states [B, T, D])."""
 
 from typing import Any
 
@@ -8,6 +9,7 @@ import jax.numpy as jnp
 from ssljax.models import initializers
 from ssljax.models.cnn import CNN
 from ssljax.models.resnet import ResNet18
+from ssljax.models.transformer import Transformer
 from ssljax.models.wrn import WideResNet
 
 
@@ -43,6 +45,7 @@ ENCODERS = {
   'wrn28_2': lambda **kw: WideResNet(depth=28, widen=2, **kw),
   'wrn28_8': lambda **kw: WideResNet(depth=28, widen=8, **kw),
   'resnet18': ResNet18,
+  'transformer': Transformer,
 }
 
 
@@ -53,4 +56,4 @@ def get_encoder(name: str, **kwargs) -> nn.Module:
   return ENCODERS[name](**kwargs)
 
 
-__all__ = ['CNN', 'WideResNet', 'ResNet18', 'Classifier', 'get_encoder', 'ENCODERS', 'dtypes']
+__all__ = ['CNN', 'WideResNet', 'ResNet18', 'Transformer', 'Classifier', 'get_encoder', 'ENCODERS', 'dtypes']
