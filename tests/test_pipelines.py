@@ -18,7 +18,7 @@ from ssljax.errors import ConfigError, UserError
 from ssljax.methods import common, supervised
 from ssljax.pipelines import stages
 
-from helpers import REPO, TINY, load_config, read_json, run_steps, tiny_config, tiny_teacher
+from helpers import REPO, TINY, _has, load_config, read_json, run_steps, tiny_config, tiny_teacher
 
 LAUNCH = [sys.executable, os.path.join(REPO, "launch.py")]
 # Tiny rounds whose pseudo-labels pass the threshold (a 4-step model's top probability is above 1/10 = 0.1).
@@ -32,7 +32,7 @@ def tiny_pipeline(name, **overrides):
 
 def tiny_args(name, **overrides):
   config = load_config(f"{name}_digits")
-  keys = {k: v for k, v in {**TINY, **TINY_ROUNDS, **overrides}.items() if k.split(".")[0] in config}
+  keys = {k: v for k, v in {**TINY, **TINY_ROUNDS, **overrides}.items() if _has(config, k)}
   return [f"--config.{k}={v}" for k, v in keys.items()]
 
 
