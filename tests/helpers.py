@@ -162,3 +162,15 @@ def run_steps(config_or_task, num_devices, steps, ema_decay=0.999):
 def read_json(path):
   with open(path) as f:
     return json.load(f)
+
+
+def assert_picture(path, min_size=(300, 300)):
+  """The PNG at `path` opens, is at least min_size (width, height) and is not blank."""
+  import numpy as np
+  from PIL import Image
+
+  with Image.open(path) as image:
+    image.load()
+    assert image.size[0] >= min_size[0] and image.size[1] >= min_size[1], image.size
+    pixels = np.asarray(image.convert("RGB"), np.float64)
+  assert pixels.std() > 5.0, f"{path} is blank"

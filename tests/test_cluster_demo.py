@@ -6,6 +6,8 @@ import os
 
 from ssljax.cluster import demo
 
+from helpers import assert_picture
+
 _CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'cluster_digits.py')
 
 
@@ -27,6 +29,7 @@ def test_demo_writes_figures_and_scores(tmp_path, capsys):
   assert results['kmeans_nmi'] > 0.6 and results['gmm_nmi'] > 0.5
   assert results['elbow'][5] > results['elbow'][10]
   for path in results['figures'].values():
-    assert path.endswith('.png') and os.path.getsize(path) > 1000
+    assert path.endswith('.png')
+    assert_picture(path, (100, 100))
   json.dumps(results)  # launch.py writes it as results.json
   assert 'NMI' in capsys.readouterr().out

@@ -12,6 +12,7 @@
 - every key of the method's CHECKS table rejects its bad value with one ConfigError line naming the key.
 """
 
+import glob
 import os
 import shutil
 
@@ -22,7 +23,7 @@ import pytest
 from ssljax import checkpoint, checks, methods, train
 from ssljax.errors import ConfigError
 
-from helpers import read_json, run_steps, tiny_config
+from helpers import assert_picture, read_json, run_steps, tiny_config
 
 METHODS = sorted(methods.METHODS)
 RESULT_KEYS = ("method", "dataset", "num_labels", "seed", "steps", "num_devices", "wall_seconds")
@@ -98,6 +99,10 @@ def test_resume_is_bit_exact_and_results_have_common_keys(method, tmp_path):
   for key in RESULT_KEYS:
     assert key in on_disk, key
   assert on_disk["method"] == method and on_disk["steps"] == 4 and on_disk["num_devices"] == 4
+  pictures = sorted(glob.glob(os.path.join(a, "*.png")))
+  assert os.path.join(a, "curves.png") in pictures
+  for path in pictures:  # curves.png for every run; tsne.png and reconstructions where the method draws them
+    assert_picture(path, (100, 100))
 
   shutil.copytree(a, b)
   shutil.rmtree(os.path.join(b, "checkpoints", "4"))

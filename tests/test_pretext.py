@@ -16,7 +16,7 @@ from ssljax import augment, losses, methods, pictures, train
 from ssljax.errors import ConfigError, UserError
 from ssljax.methods import colorization, denoising, inpainting, jigsaw, reconstruction
 
-from helpers import read_json, tiny_config
+from helpers import assert_picture, read_json, tiny_config
 
 REPORT_KEYS = (
   "linear_probe_accuracy",
@@ -254,14 +254,6 @@ def test_save_grid(tmp_path):
 # ----------------------------------------------------------------- runs
 
 
-def _assert_picture(path, min_size):
-  with Image.open(path) as image:
-    image.load()
-    assert image.size[0] >= min_size[0] and image.size[1] >= min_size[1], image.size
-    pixels = np.asarray(image, np.float64)
-  assert pixels.std() > 5.0, f"{path} is blank"
-
-
 RUNS = {
   "jigsaw": ("jigsaw.png", ("permutation_accuracy",)),
   "inpainting": ("reconstructions.png", ("hidden_mse", "hidden_mse_mean_fill")),
@@ -281,8 +273,8 @@ def test_run_writes_results_and_pictures(method, tmp_path):
     assert 0.0 <= out[key] <= 1.0, key
   for key in keys:
     assert np.isfinite(out[key]), key
-  _assert_picture(os.path.join(workdir, "tsne.png"), (300, 300))
-  _assert_picture(os.path.join(workdir, picture), (8 * 64, 3 * 64))
+  assert_picture(os.path.join(workdir, "tsne.png"), (300, 300))
+  assert_picture(os.path.join(workdir, picture), (8 * 64, 3 * 64))
 
 
 def test_colorization_run_on_photos(tmp_path):
@@ -295,7 +287,7 @@ def test_colorization_run_on_photos(tmp_path):
     assert np.isfinite(out[key]) and out[key] >= 0, key
   # Grey: R = G = B up to float32 rounding of the Lab conversion (~1e-5 of 255), far below a visible tint.
   assert 0 <= out["ab_auc"] <= 1 and out["colourfulness_grey"] < 0.05
-  _assert_picture(os.path.join(workdir, "colorization.png"), (3 * 128, 3 * 128))
+  assert_picture(os.path.join(workdir, "colorization.png"), (3 * 128, 3 * 128))
   assert not os.path.exists(os.path.join(workdir, "tsne.png"))
 
 
