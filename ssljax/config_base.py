@@ -104,7 +104,7 @@ def pretraining(config, **overrides) -> ml_collections.ConfigDict:
 
 
 def pretext(method, dataset, **overrides) -> ml_collections.ConfigDict:
-  """The pretext-task recipe for small grayscale images: the CNN (width 32), 1000 steps of 64, AdamW with 50 warm-up
+  """The pretext-task recipe for small images: the CNN (width 32), 1000 steps of 64, AdamW with 50 warm-up
   steps then cosine; configs add their own knobs."""
   config = common(
     method=method,
