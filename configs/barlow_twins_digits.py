@@ -7,26 +7,9 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(
-    method="barlow_twins",
-    dataset="digits",
-    model="cnn",
-    num_labels=40,
-    total_steps=1000,
-    batch_size=128,
-    eval_every=500,
-    checkpoint_every=250,
-    optimizer="lars",
-    lr=0.3,
-    weight_decay=0.0001,
-    schedule="warmup_cosine",
-  )
-  config.model_kwargs.width = 16  # 64-d features, as configs/simclr_digits.py
-  config.model_kwargs.bn_momentum = 0.9
-  config.warmup_steps = 100
+  config = config_base.ssl_digits("barlow_twins", lr=0.3, weight_decay=0.0001)
   config.lambda_offdiag = 0.0051
   config.scale_loss = 0.1
   config.proj_dim = 256
   config.proj_hidden_dim = 256
-  config.augment = config_base.augment(view="affine", strong_shift=1.0, cutout=0.5)
-  return config_base.pretraining(config)
+  return config

@@ -8,23 +8,9 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(
-    method="co_training",
-    dataset="digits",
-    model="cnn",
-    num_labels=40,
-    total_steps=1000,  # per network and round
-    batch_size=64,
-    eval_every=500,
-    checkpoint_every=250,
-    ema_decay=0.999,
-    lr=0.03,
-  )
-  config.model_kwargs.width = 16
-  config.model_kwargs.bn_momentum = 0.9
+  config = config_base.classifier_digits("co_training", total_steps=1000)  # total_steps is per network and round
   config.sup_augment = "strong"  # replaced by each network's view
   config.mixup_alpha = 0.75
-  config.augment = config_base.augment()
   config.view_a = "weak"
   config.view_b = "strong"
   config.num_rounds = 2

@@ -9,23 +9,8 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(
-    method="colorization",
-    dataset="photos",
-    model="cnn",
-    num_labels=40,
-    total_steps=1000,
-    batch_size=32,
-    eval_every=1000,
-    checkpoint_every=500,
-    optimizer="adamw",
-    lr=2e-3,
-    weight_decay=1e-4,
-    schedule="warmup_cosine",
-  )
-  config.warmup_steps = 50
+  config = config_base.pretext("colorization", "photos", batch_size=32, checkpoint_every=500)
   config.model_kwargs.width = 16
-  config.model_kwargs.bn_momentum = 0.9
   config.decoder_width = 32
   config.loss = "classification"
   config.crop_size = 32

@@ -1,6 +1,4 @@
-r"""Deblurring on Fashion-MNIST: Gaussian blur of sigma in [1, 2.5] px, then the representation evaluation.
-A short budget for CPUs (1000 steps of 64 images: about one epoch);
-~15 CPU-min.
+r"""Deblurring on Fashion-MNIST (blur sigma in [1, 2.5] px), 1000 steps of 64 (~1 epoch) + evaluation; ~15 CPU-min.
 
 python launch.py --config configs/deblurring_fashion_mnist.py --workdir /tmp/deblurring_fashion_mnist
 """
@@ -9,26 +7,7 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(
-    method="deblurring",
-    dataset="fashion_mnist",
-    model="cnn",
-    num_labels=40,
-    total_steps=1000,
-    batch_size=64,
-    eval_every=1000,
-    checkpoint_every=250,
-    optimizer="adamw",
-    lr=2e-3,
-    weight_decay=1e-4,
-    schedule="warmup_cosine",
-  )
-  config.warmup_steps = 50
-  config.model_kwargs.width = 32
-  config.model_kwargs.bn_momentum = 0.9
-  config.bottleneck = True
-  config.decoder_width = 32
+  config = config_base.reconstruction("deblurring", "fashion_mnist", weak_shift=2.0)
   config.blur_sigma_min = 1.0
   config.blur_sigma_max = 2.5
-  config.augment = config_base.augment(weak_shift=2.0, weak_noise=0.0)
   return config

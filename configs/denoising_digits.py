@@ -1,5 +1,4 @@
-r"""Denoising autoencoder on digits: Gaussian noise (std 0.3) and masking noise (25%), then the representation
-evaluation; ~2 CPU-min.
+r"""Denoising autoencoder on digits (Gaussian noise std 0.3, 25% masking noise) + representation evaluation; ~2 CPU-min.
 
 python launch.py --config configs/denoising_digits.py --workdir /tmp/denoising_digits
 """
@@ -8,26 +7,7 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(
-    method="denoising",
-    dataset="digits",
-    model="cnn",
-    num_labels=40,
-    total_steps=1000,
-    batch_size=64,
-    eval_every=1000,
-    checkpoint_every=250,
-    optimizer="adamw",
-    lr=2e-3,
-    weight_decay=1e-4,
-    schedule="warmup_cosine",
-  )
-  config.warmup_steps = 50
-  config.model_kwargs.width = 32
-  config.model_kwargs.bn_momentum = 0.9
-  config.bottleneck = True
-  config.decoder_width = 32
+  config = config_base.reconstruction("denoising", "digits", weak_shift=1.0)
   config.noise_std = 0.3
   config.mask_fraction = 0.25
-  config.augment = config_base.augment(weak_shift=1.0, weak_noise=0.0)
   return config

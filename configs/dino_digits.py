@@ -7,23 +7,7 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(
-    method="dino",
-    dataset="digits",
-    model="cnn",
-    num_labels=40,
-    total_steps=1000,
-    batch_size=128,
-    eval_every=500,
-    checkpoint_every=250,
-    optimizer="lars",
-    lr=0.3,
-    weight_decay=1e-06,
-    schedule="warmup_cosine",
-  )
-  config.model_kwargs.width = 16  # 64-d features, as configs/simclr_digits.py
-  config.model_kwargs.bn_momentum = 0.9
-  config.warmup_steps = 100
+  config = config_base.ssl_digits("dino", lr=0.3, weight_decay=1e-06)
   config.base_tau = 0.99
   config.final_tau = 1.0
   config.student_temp = 0.1
@@ -37,5 +21,4 @@ def get_config():
   config.num_local_crops = 0  # multi-crop is optional; 8x8 digits leave little room for small crops
   config.local_crop_size = 4
   config.local_crop_area = (0.2, 0.5)
-  config.augment = config_base.augment(view="affine", strong_shift=1.0, cutout=0.5)
-  return config_base.pretraining(config)
+  return config

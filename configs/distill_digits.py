@@ -9,25 +9,12 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(
-    method="distill",
-    dataset="digits",
-    model="cnn",
-    num_labels=40,
-    total_steps=1500,
-    batch_size=64,
-    eval_every=500,
-    checkpoint_every=250,
-    ema_decay=0.999,
-    lr=0.03,
-  )
+  config = config_base.classifier_digits("distill")
   config.model_kwargs.width = 16  # the student; the teacher's model comes from its run
-  config.model_kwargs.bn_momentum = 0.9
   config.teacher_workdir = ""  # a finished run to learn from; '' trains teacher_config first
   config.teacher_config = "fixmatch_digits"  # the teacher's config (its seed, labels and dataset are this config's)
   config.temperature = 2.0  # T
   config.alpha = 1.0  # α, the weight of T²·KL
   config.mu = 4  # unlabelled images per labelled image in a batch
   config.view = "weak"  # the augmentation both teacher and student see
-  config.augment = config_base.augment()
   return config

@@ -8,24 +8,10 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(
-    method="flexmatch",
-    dataset="digits",
-    model="cnn",
-    num_labels=40,
-    total_steps=1500,
-    batch_size=64,
-    eval_every=500,
-    checkpoint_every=250,
-    ema_decay=0.999,
-    lr=0.03,
-  )
-  config.model_kwargs.width = 16
-  config.model_kwargs.bn_momentum = 0.9
+  config = config_base.classifier_digits("flexmatch")
   config.mu = 7
   config.threshold = 0.95  # τ, the threshold of a fully learnt class
   config.lambda_u = 1.0
   config.threshold_warmup = True
   config.mapping = "convex"  # M(β) = β / (2 − β), or "linear"
-  config.augment = config_base.augment()
   return config

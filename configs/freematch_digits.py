@@ -8,23 +8,9 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(
-    method="freematch",
-    dataset="digits",
-    model="cnn",
-    num_labels=40,
-    total_steps=1500,
-    batch_size=64,
-    eval_every=500,
-    checkpoint_every=250,
-    ema_decay=0.999,
-    lr=0.03,
-  )
-  config.model_kwargs.width = 16
-  config.model_kwargs.bn_momentum = 0.9
+  config = config_base.classifier_digits("freematch")
   config.mu = 7
   config.lambda_u = 1.0
   config.lambda_f = 0.001  # the fairness term's weight
   config.ema_p = 0.999  # EMA decay of the global threshold, class marginal and histogram
-  config.augment = config_base.augment()
   return config

@@ -1,5 +1,4 @@
-r"""Inpainting (context encoder) on digits: a random 4x4 block of the 8x8 image hidden behind the mean, then the
-representation evaluation; ~2 CPU-min.
+r"""Inpainting (context encoder) on digits: a random 4x4 block hidden behind the mean + evaluation; ~2 CPU-min.
 
 python launch.py --config configs/inpainting_digits.py --workdir /tmp/inpainting_digits
 """
@@ -8,30 +7,11 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(
-    method="inpainting",
-    dataset="digits",
-    model="cnn",
-    num_labels=40,
-    total_steps=1000,
-    batch_size=64,
-    eval_every=1000,
-    checkpoint_every=250,
-    optimizer="adamw",
-    lr=2e-3,
-    weight_decay=1e-4,
-    schedule="warmup_cosine",
-  )
-  config.warmup_steps = 50
-  config.model_kwargs.width = 32
-  config.model_kwargs.bn_momentum = 0.9
-  config.bottleneck = True
-  config.decoder_width = 32
+  config = config_base.reconstruction("inpainting", "digits", weak_shift=1.0)
   config.mask = "block"
   config.mask_size = 4
   config.patch_size = 2
   config.mask_ratio = 0.5
   config.border = 0
   config.border_weight = 10.0
-  config.augment = config_base.augment(weak_shift=1.0, weak_noise=0.0)
   return config

@@ -1,6 +1,4 @@
-r"""Inpainting (context encoder) on Fashion-MNIST: a random 14x14 block (a quarter of the image) hidden behind the
-mean, then the representation evaluation. A short budget for CPUs (1000 steps of 64 images: about one epoch);
-~15 CPU-min.
+r"""Inpainting on Fashion-MNIST: a random 14x14 block hidden, 1000 steps of 64 (~1 epoch) + evaluation; ~15 CPU-min.
 
 python launch.py --config configs/inpainting_fashion_mnist.py --workdir /tmp/inpainting_fashion_mnist
 """
@@ -9,30 +7,11 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(
-    method="inpainting",
-    dataset="fashion_mnist",
-    model="cnn",
-    num_labels=40,
-    total_steps=1000,
-    batch_size=64,
-    eval_every=1000,
-    checkpoint_every=250,
-    optimizer="adamw",
-    lr=2e-3,
-    weight_decay=1e-4,
-    schedule="warmup_cosine",
-  )
-  config.warmup_steps = 50
-  config.model_kwargs.width = 32
-  config.model_kwargs.bn_momentum = 0.9
-  config.bottleneck = True
-  config.decoder_width = 32
+  config = config_base.reconstruction("inpainting", "fashion_mnist", weak_shift=2.0)
   config.mask = "block"
   config.mask_size = 14
   config.patch_size = 4
   config.mask_ratio = 0.5
   config.border = 0
   config.border_weight = 10.0
-  config.augment = config_base.augment(weak_shift=2.0, weak_noise=0.0)
   return config

@@ -7,23 +7,9 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(
-    method="mixmatch",
-    dataset="digits",
-    model="cnn",
-    num_labels=40,
-    total_steps=1500,
-    batch_size=64,
-    eval_every=500,
-    checkpoint_every=250,
-    ema_decay=0.999,
-    optimizer="adamw",
-    lr=0.002,
-    weight_decay=0.02,
-    schedule="constant",
+  config = config_base.classifier_digits(
+    'mixmatch', optimizer="adamw", lr=0.002, weight_decay=0.02, schedule="constant"
   )
-  config.model_kwargs.width = 16
-  config.model_kwargs.bn_momentum = 0.9
   config.num_augment = 2  # K
   config.temperature = 0.5  # T
   config.mixup_alpha = 0.75  # α
@@ -32,5 +18,4 @@ def get_config():
   config.rampup_steps = 500
   config.distribution_alignment = "batch"  # ReMixMatch §3.1 on the label guess: "off", "batch" or "running"
   config.alignment_steps = 128  # the running mean's window
-  config.augment = config_base.augment()
   return config

@@ -7,29 +7,11 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(
-    method="moco",
-    dataset="digits",
-    model="cnn",
-    num_labels=40,
-    total_steps=1000,
-    batch_size=128,
-    eval_every=500,
-    checkpoint_every=250,
-    optimizer="sgd",
-    lr=0.3,
-    weight_decay=0.0001,
-    schedule="warmup_cosine",
-  )
-  config.model_kwargs.width = 16  # 64-d features, as configs/simclr_digits.py
-  config.model_kwargs.bn_momentum = 0.9
-  config.warmup_steps = 100
-  config.nesterov = False
+  config = config_base.ssl_digits("moco", optimizer="sgd", lr=0.3, nesterov=False, weight_decay=0.0001)
   config.temperature = 0.2
   config.queue_size = 4096  # a multiple of batch_size
   config.base_tau = 0.99
   config.final_tau = 0.999
   config.proj_dim = 64
   config.proj_hidden_dim = 256
-  config.augment = config_base.augment(view="affine", strong_shift=1.0, cutout=0.5)
-  return config_base.pretraining(config)
+  return config

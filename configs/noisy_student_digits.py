@@ -8,24 +8,10 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(
-    method="noisy_student",
-    dataset="digits",
-    model="cnn",
-    num_labels=40,
-    total_steps=1500,  # per stage
-    batch_size=64,
-    eval_every=500,
-    checkpoint_every=250,
-    ema_decay=0.999,
-    lr=0.03,
-  )
-  config.model_kwargs.width = 16
-  config.model_kwargs.bn_momentum = 0.9
+  config = config_base.classifier_digits("noisy_student")  # total_steps is per stage
   config.model_kwargs.dropout = 0.3  # noise: dropout on the features
   config.sup_augment = "strong"  # noise: strong views
   config.mixup_alpha = 0.75
-  config.augment = config_base.augment()
   config.num_rounds = 3  # students
   config.pseudo_threshold = 0.5  # keep pseudo-labels at least this confident
   config.per_class = 0  # at most this many per class, most confident first (0: no limit)

@@ -8,24 +8,10 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(
-    method="self_training",
-    dataset="digits",
-    model="cnn",
-    num_labels=40,
-    total_steps=1500,  # per round
-    batch_size=64,
-    eval_every=500,
-    checkpoint_every=250,
-    ema_decay=0.999,
-    lr=0.03,
-  )
-  config.model_kwargs.width = 16
-  config.model_kwargs.bn_momentum = 0.9
+  config = config_base.classifier_digits("self_training")  # total_steps is per round
   config.round_method = "supervised"  # each round's training method (its knobs follow)
   config.sup_augment = "strong"
   config.mixup_alpha = 0.75
-  config.augment = config_base.augment()
   config.num_rounds = 3  # rounds after round 0
   config.pseudo_threshold = 0.9  # τ: accept predictions at least this confident
   config.per_class = 0  # k: at most this many per class and round, most confident first (0: no limit)

@@ -1,56 +1,16 @@
-r"""SimSiam on CIFAR-10, solo-learn's recipe (scripts/pretrain/cifar/simsiam.yaml); solo-learn reports 90.51% online
-linear accuracy (ResNet-18, 1000 epochs = 195k steps of batch 256: a GPU job, not a CPU one).
+r"""SimSiam on CIFAR-10, solo-learn's simsiam.yaml: 90.51% online linear accuracy; 195k steps of 256 (a GPU job).
 
   python launch.py --config configs/simsiam_cifar10.py --workdir /tmp/simsiam_cifar10 \
       --config.data_dir=~/tensorflow_datasets
-
-SGD lr 0.5 (momentum 0.9), wd 1e-5, 10 warm-up epochs then cosine; projector 2048→2048 (3 layers, BatchNorm
-on the output too), predictor bottleneck 512.
 """
 
 from ssljax import config_base
 
-EPOCHS = 1000
-WARMUP_EPOCHS = 10
-TRAIN_IMAGES = 50_000
-BATCH = 256
-STEPS_PER_EPOCH = TRAIN_IMAGES // BATCH
-
 
 def get_config():
-  config = config_base.common(
-    method="simsiam",
-    dataset="cifar10",
-    model="resnet18",
-    num_labels=4000,
-    total_steps=EPOCHS * STEPS_PER_EPOCH,
-    batch_size=BATCH,
-    eval_every=20_000,
-    checkpoint_every=2_000,
-    log_every=200,
-    optimizer="sgd",
-    lr=0.5,
-    momentum=0.9,
-    nesterov=False,
-    weight_decay=1e-5,
-    schedule="warmup_cosine",
-  )
-  config.model_kwargs.bn_momentum = 0.9
-  config.warmup_steps = WARMUP_EPOCHS * STEPS_PER_EPOCH
-  config.proj_dim = 2048
+  views = config_base.solo_learn_views("symmetric_weak")
+  config = config_base.solo_learn_cifar10("simsiam", views, optimizer="sgd", lr=0.5, weight_decay=1e-5)
+  config.proj_dim = 2048  # 3 layers, BatchNorm on the output too
   config.proj_hidden_dim = 2048
   config.pred_hidden_dim = 512
-  # symmetric_weak.yaml.
-  config.augment = config_base.augment(
-    view="jitter",
-    crop_area=(0.08, 1.0),
-    brightness=0.4,
-    contrast=0.4,
-    saturation=0.4,
-    hue=0.1,
-    jitter_prob=0.8,
-    gray_prob=0.2,
-    blur_prob=(0.5, 0.5),
-    solarize_prob=(0.0, 0.0),
-  )
-  return config_base.pretraining(config)
+  return config

@@ -7,23 +7,7 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(
-    method="swav",
-    dataset="digits",
-    model="cnn",
-    num_labels=40,
-    total_steps=1000,
-    batch_size=128,
-    eval_every=500,
-    checkpoint_every=250,
-    optimizer="lars",
-    lr=0.6,
-    weight_decay=1e-06,
-    schedule="warmup_cosine",
-  )
-  config.model_kwargs.width = 16  # 64-d features, as configs/simclr_digits.py
-  config.model_kwargs.bn_momentum = 0.9
-  config.warmup_steps = 100
+  config = config_base.ssl_digits("swav", lr=0.6, weight_decay=1e-06)
   config.temperature = 0.1
   config.sinkhorn_epsilon = 0.05
   config.sinkhorn_iterations = 3
@@ -33,5 +17,4 @@ def get_config():
   config.queue_start_step = 0
   config.proj_dim = 64
   config.proj_hidden_dim = 256
-  config.augment = config_base.augment(view="affine", strong_shift=1.0, cutout=0.5)
-  return config_base.pretraining(config)
+  return config

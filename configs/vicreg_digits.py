@@ -7,27 +7,10 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.common(
-    method="vicreg",
-    dataset="digits",
-    model="cnn",
-    num_labels=40,
-    total_steps=1000,
-    batch_size=128,
-    eval_every=500,
-    checkpoint_every=250,
-    optimizer="lars",
-    lr=0.3,
-    weight_decay=0.0001,
-    schedule="warmup_cosine",
-  )
-  config.model_kwargs.width = 16  # 64-d features, as configs/simclr_digits.py
-  config.model_kwargs.bn_momentum = 0.9
-  config.warmup_steps = 100
+  config = config_base.ssl_digits("vicreg", lr=0.3, weight_decay=0.0001)
   config.sim_weight = 25.0
   config.var_weight = 25.0
   config.cov_weight = 1.0
   config.proj_dim = 256
   config.proj_hidden_dim = 256
-  config.augment = config_base.augment(view="affine", strong_shift=1.0, cutout=0.5)
-  return config_base.pretraining(config)
+  return config

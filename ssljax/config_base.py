@@ -70,6 +70,28 @@ def fixmatch_paper(**overrides) -> ml_collections.ConfigDict:
   return config
 
 
+def classifier_digits(method, **overrides) -> ml_collections.ConfigDict:
+  """FixMatch's digits recipe for a classifier method: the CNN (width 16), 1500 steps of 64 labelled images, SGD
+  with EMA 0.999 and the digits augmentations; configs add their own knobs."""
+  config = common(
+    method=method,
+    dataset="digits",
+    model="cnn",
+    num_labels=40,
+    total_steps=1500,
+    batch_size=64,
+    eval_every=500,
+    checkpoint_every=250,
+    ema_decay=0.999,
+    lr=0.03,
+  )
+  config.model_kwargs.width = 16
+  config.model_kwargs.bn_momentum = 0.9
+  config.augment = augment()
+  config.update(overrides)
+  return config
+
+
 def pretraining(config, **overrides) -> ml_collections.ConfigDict:
   """Adds the knobs every pre-training method has (methods/representation.py): the online probe and the collapse
   alarm. collapse_threshold is a fraction of 1/√d, the healthy per-dimension std of a d-dim normalised embedding."""
@@ -77,6 +99,41 @@ def pretraining(config, **overrides) -> ml_collections.ConfigDict:
   config.probe_batch_size = 64
   config.collapse_threshold = 0.1
   config.collapse_patience = 300
+  config.update(overrides)
+  return config
+
+
+def pretext(method, dataset, **overrides) -> ml_collections.ConfigDict:
+  """The pretext-task recipe for small images: the CNN (width 32), 1000 steps of 64, AdamW with 50 warm-up
+  steps then cosine; configs add their own knobs."""
+  config = common(
+    method=method,
+    dataset=dataset,
+    model="cnn",
+    num_labels=40,
+    total_steps=1000,
+    batch_size=64,
+    eval_every=1000,
+    checkpoint_every=250,
+    optimizer="adamw",
+    lr=2e-3,
+    weight_decay=1e-4,
+    schedule="warmup_cosine",
+  )
+  config.warmup_steps = 50
+  config.model_kwargs.width = 32
+  config.model_kwargs.bn_momentum = 0.9
+  config.update(overrides)
+  return config
+
+
+def reconstruction(method, dataset, weak_shift, **overrides) -> ml_collections.ConfigDict:
+  """pretext() for the methods that decode an image (methods/reconstruction.py): a bottleneck, a decoder of width
+  32, and the weak view (shifts of up to `weak_shift` px, no noise) as the clean image."""
+  config = pretext(method, dataset)
+  config.bottleneck = True
+  config.decoder_width = 32
+  config.augment = augment(weak_shift=weak_shift, weak_noise=0.0)
   config.update(overrides)
   return config
 
@@ -109,3 +166,88 @@ def text(method, **overrides) -> ml_collections.ConfigDict:
   config.model_kwargs.max_len = 128
   config.update(overrides)
   return config
+
+
+def ssl_digits(method, **overrides) -> ml_collections.ConfigDict:
+  """The digits pre-training recipe of the joint-embedding methods: the CNN of configs/simclr_digits.py (64-d
+  features), affine views, 1000 steps of 128 with LARS, 100 warm-up steps then cosine; configs add their knobs."""
+  config = common(
+    method=method,
+    dataset="digits",
+    model="cnn",
+    num_labels=40,
+    total_steps=1000,
+    batch_size=128,
+    eval_every=500,
+    checkpoint_every=250,
+    optimizer="lars",
+    schedule="warmup_cosine",
+  )
+  config.model_kwargs.width = 16
+  config.model_kwargs.bn_momentum = 0.9
+  config.warmup_steps = 100
+  config.augment = augment(view="affine", strong_shift=1.0, cutout=0.5)
+  return pretraining(config, **overrides)
+
+
+SOLO_LEARN_EPOCHS = 1000
+SOLO_LEARN_BATCH = 256
+SOLO_LEARN_STEPS_PER_EPOCH = 50_000 // SOLO_LEARN_BATCH  # CIFAR-10's train images
+
+# solo-learn's CIFAR view files (scripts/pretrain/cifar/augmentations/*.yaml): how each differs from asymmetric.yaml.
+SOLO_LEARN_VIEWS = {
+  "asymmetric": {},
+  "symmetric_weak": dict(saturation=0.4, blur_prob=(0.5, 0.5), solarize_prob=(0.0, 0.0)),
+  "symmetric": dict(
+    brightness=0.8, contrast=0.8, saturation=0.8, hue=0.2, blur_prob=(0.5, 0.5), solarize_prob=(0.0, 0.0)
+  ),
+}
+
+
+def solo_learn_views(name="asymmetric", **overrides) -> ml_collections.ConfigDict:
+  """solo-learn's CIFAR view file `name` (SOLO_LEARN_VIEWS) as the augment config of augment.py's "jitter" view."""
+  # asymmetric.yaml: no blur on CIFAR; solarisation only on the second view.
+  views = dict(
+    view="jitter",
+    crop_area=(0.08, 1.0),
+    brightness=0.4,
+    contrast=0.4,
+    saturation=0.2,
+    hue=0.1,
+    jitter_prob=0.8,
+    gray_prob=0.2,
+    blur_prob=(0.0, 0.0),
+    solarize_prob=(0.0, 0.2),
+  )
+  views.update(SOLO_LEARN_VIEWS[name])
+  views.update(overrides)
+  return augment(**views)
+
+
+def solo_learn_cifar10(method, views, **overrides) -> ml_collections.ConfigDict:
+  """solo-learn's CIFAR-10 pre-training recipe (scripts/pretrain/cifar/*.yaml): ResNet-18, 1000 epochs of 256
+  images, 10 warm-up epochs then cosine, LARS unless optimizer="sgd", `views` (solo_learn_views); configs give lr,
+  weight_decay and their own knobs."""
+  config = common(
+    method=method,
+    dataset="cifar10",
+    model="resnet18",
+    num_labels=4000,
+    total_steps=SOLO_LEARN_EPOCHS * SOLO_LEARN_STEPS_PER_EPOCH,
+    batch_size=SOLO_LEARN_BATCH,
+    eval_every=20_000,
+    checkpoint_every=2_000,
+    log_every=200,
+    optimizer=overrides.pop("optimizer", "lars"),
+    momentum=0.9,
+    nesterov=False,
+    schedule="warmup_cosine",
+  )
+  config.model_kwargs.bn_momentum = 0.9
+  config.warmup_steps = 10 * SOLO_LEARN_STEPS_PER_EPOCH
+  if config.optimizer == "lars":
+    # LARS eta; biases and BatchNorm parameters excluded (optim.kernel_mask). solo-learn's LARS also clips the
+    # adaptive rate (clip_lr); optax.lars does not.
+    config.trust_coefficient = 0.02
+  config.augment = views
+  return pretraining(config, **overrides)

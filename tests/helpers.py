@@ -159,6 +159,33 @@ def run_steps(config_or_task, num_devices, steps, ema_decay=0.999):
     return jax.device_get(state), metrics
 
 
+def data_mesh(num_devices: int):
+  """A 1-D mesh of the first `num_devices` devices over the axis "data"; the test is skipped where there are fewer."""
+  import jax
+  import pytest
+
+  if jax.device_count() < num_devices:
+    pytest.skip(f"needs {num_devices} devices")
+  return jax.make_mesh((num_devices,), ("data",))
+
+
+def put(mesh, spec, *xs):
+  """The arrays placed on `mesh` with PartitionSpec `spec` (make_mesh's axes are Explicit by default)."""
+  import jax
+  from jax.sharding import NamedSharding
+
+  return [jax.device_put(x, NamedSharding(mesh, spec)) for x in xs]
+
+
+def softmax64(z, axis=-1):
+  """softmax in float64 numpy: the reference the loss tests compare against."""
+  import numpy as np
+
+  z = np.asarray(z, np.float64)
+  e = np.exp(z - z.max(axis, keepdims=True))
+  return e / e.sum(axis, keepdims=True)
+
+
 def read_json(path):
   with open(path) as f:
     return json.load(f)

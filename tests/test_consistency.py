@@ -18,17 +18,11 @@ from ssljax import losses, methods, parallel, train
 from ssljax.errors import ConfigError
 from ssljax.methods import common, mean_teacher, vat
 
-from helpers import REPO, run_steps, tiny_config
+from helpers import REPO, run_steps, softmax64, tiny_config
 
 
 def _logits(b=5, c=4, seed=0, scale=2.0):
   return (scale * np.random.default_rng(seed).normal(size=(b, c))).astype(np.float32)
-
-
-def _softmax64(z):
-  z = np.asarray(z, np.float64)
-  e = np.exp(z - z.max(-1, keepdims=True))
-  return e / e.sum(-1, keepdims=True)
 
 
 # ---------------------------------------------------------------- losses
@@ -36,7 +30,7 @@ def _softmax64(z):
 
 def test_entropy_matches_loop():
   z = _logits()
-  want = [-sum(p * math.log(p) for p in row) for row in _softmax64(z)]
+  want = [-sum(p * math.log(p) for p in row) for row in softmax64(z)]
   np.testing.assert_allclose(jax.jit(losses.entropy)(z), want, rtol=1e-5)
   assert float(losses.entropy(jnp.array([[100.0, 0.0, 0.0]]))[0]) < 1e-30 + 1e-6  # one-hot: no entropy
   np.testing.assert_allclose(losses.entropy(jnp.zeros((1, 4))), [math.log(4)], rtol=1e-6)  # uniform: log C
@@ -44,17 +38,17 @@ def test_entropy_matches_loop():
 
 def test_kl_divergence_matches_loop_and_zero_targets():
   z = _logits(seed=1)
-  q = _softmax64(_logits(seed=2)).astype(np.float32)
+  q = softmax64(_logits(seed=2)).astype(np.float32)
   q[0] = [1.0, 0.0, 0.0, 0.0]  # 0 · log 0 = 0
-  p = _softmax64(z)
+  p = softmax64(z)
   want = [sum(qc * (math.log(qc) - math.log(pc)) for qc, pc in zip(qr, pr) if qc > 0) for qr, pr in zip(q, p)]
   np.testing.assert_allclose(jax.jit(losses.kl_divergence)(q, z), want, rtol=1e-5)
   np.testing.assert_allclose(losses.kl_divergence(jax.nn.softmax(z), z), 0.0, atol=1e-6)  # KL(p ‖ p) = 0
 
 
 def test_softmax_mse_matches_loop():
-  z, q = _logits(seed=3), _softmax64(_logits(seed=4)).astype(np.float32)
-  p = _softmax64(z)
+  z, q = _logits(seed=3), softmax64(_logits(seed=4)).astype(np.float32)
+  p = softmax64(z)
   want = [sum((pc - qc) ** 2 for pc, qc in zip(pr, qr)) / len(pr) for pr, qr in zip(p, q)]
   np.testing.assert_allclose(jax.jit(losses.softmax_mse)(z, q), want, rtol=1e-5)
 
@@ -64,11 +58,11 @@ def test_uda_loss_matches_loop_masks_and_stops_gradient():
   strong = _logits(3, 3, seed=5)
   t, beta = 0.4, 0.8
   got, mask, pseudo = jax.jit(losses.uda_loss, static_argnums=(2, 3))(weak, strong, t, beta)
-  p_weak, p_strong = _softmax64(weak), _softmax64(strong)
+  p_weak, p_strong = softmax64(weak), softmax64(strong)
   total = 0.0
   for b in range(3):
     if p_weak[b].max() >= beta:  # the mask is on the unsharpened prediction
-      q = _softmax64(weak[b] / t)
+      q = softmax64(weak[b] / t)
       total += sum(qc * (math.log(qc) - math.log(pc)) for qc, pc in zip(q, p_strong[b]))
   np.testing.assert_allclose(got, total / 3, rtol=1e-5)
   np.testing.assert_array_equal(mask, [1.0, 0.0, 1.0])
@@ -97,7 +91,7 @@ def test_entropy_term_off_and_on():
   assert common.entropy_term(config, z) == (0.0, {})  # off: nothing is computed
   config.entropy_weight = 0.5
   term, metrics = common.entropy_term(config, z, scale=0.5)
-  h = np.mean([-sum(p * math.log(p) for p in row) for row in _softmax64(z)])
+  h = np.mean([-sum(p * math.log(p) for p in row) for row in softmax64(z)])
   np.testing.assert_allclose(metrics["entropy"], h, rtol=1e-5)
   np.testing.assert_allclose(term, 0.25 * h, rtol=1e-5)
 
@@ -145,7 +139,7 @@ def test_power_iteration_is_the_hessian_power_method():
   rng = np.random.default_rng(7)
   b, dim, c = 3, 6, 4
   x, w, d = rng.normal(size=(b, dim)), rng.normal(size=(dim, c)), rng.normal(size=(b, dim))
-  p = _softmax64(x @ w)
+  p = softmax64(x @ w)
   with jax.enable_x64(True):
     for k in (1, 3):
       got = vat.adversarial_direction(lambda r: (jnp.asarray(x) + r) @ jnp.asarray(w), jnp.asarray(p), d, 1e-6, k)

@@ -11,10 +11,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from jax import lax
-from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from ssljax import losses
+
+from helpers import data_mesh, put
 
 nt_xent = jax.jit(lambda z1, z2, tau: losses.nt_xent(z1, z2, tau)[0], static_argnums=2)  # Eager dispatch is slow.
 
@@ -88,20 +89,9 @@ def test_cross_entropies():
 # In float64: 1 and N devices differ only in summation order (~1e-16 relative per sum), so they agree to 1e-12.
 
 
-def _mesh(num_devices):
-  if jax.device_count() < num_devices:
-    pytest.skip(f"needs {num_devices} devices")
-  return jax.make_mesh((num_devices,), ("data",))
-
-
-def _put(mesh, spec, *xs):
-  """Places arrays on the mesh (make_mesh's axes are Explicit by default)."""
-  return [jax.device_put(x, NamedSharding(mesh, spec)) for x in xs]
-
-
 @pytest.mark.parametrize("n", [2, 4, 8])
 def test_nt_xent_sharded_loss_accuracy_and_z_grad_match_single_device(n):
-  mesh = _mesh(n)
+  mesh = data_mesh(n)
   tau = 0.2
   with jax.enable_x64(True):
     z1, z2 = (z.astype(np.float64) for z in _data(3 * n, 6, seed=1))
@@ -122,7 +112,7 @@ def test_nt_xent_sharded_loss_accuracy_and_z_grad_match_single_device(n):
       (loss, acc), g = jax.value_and_grad(local, argnums=(0, 1), has_aux=True)(z1, z2)
       return lax.psum(loss, "data"), lax.pmean(acc, "data"), g
 
-    loss, acc, g = sharded(*_put(mesh, P("data"), z1, z2))
+    loss, acc, g = sharded(*put(mesh, P("data"), z1, z2))
     np.testing.assert_allclose(loss, want_loss, rtol=1e-12)
     np.testing.assert_allclose(loss, naive_nt_xent(z1, z2, tau), rtol=1e-12)
     np.testing.assert_allclose(acc, want_acc, rtol=1e-12)
@@ -134,7 +124,7 @@ def test_nt_xent_sharded_loss_accuracy_and_z_grad_match_single_device(n):
     def mean_loss(z1, z2):
       return lax.pmean(losses.nt_xent(z1, z2, tau, axis_name="data")[0], "data")
 
-    g_out = jax.jit(jax.grad(mean_loss, argnums=(0, 1)))(*_put(mesh, P("data"), z1, z2))
+    g_out = jax.jit(jax.grad(mean_loss, argnums=(0, 1)))(*put(mesh, P("data"), z1, z2))
     for a, w in zip(g_out, want_g):
       np.testing.assert_allclose(a, w, rtol=1e-10, atol=1e-14)
 
@@ -149,7 +139,7 @@ def test_nt_xent_accuracy_counts_nearest_positive():
 
 @pytest.mark.parametrize("n", [2, 4, 8])
 def test_nt_xent_sharded_replicated_param_grad_matches_single_device(n):
-  mesh = _mesh(n)
+  mesh = data_mesh(n)
   tau = 0.5
   rng = np.random.default_rng(2)
   with jax.enable_x64(True):
@@ -174,8 +164,8 @@ def test_nt_xent_sharded_replicated_param_grad_matches_single_device(n):
       # it would be off by n×; this assertion also catches the opposite, a missing implicit psum).
       return lax.psum(loss, "data"), g
 
-    (params_r,) = _put(mesh, P(), params)
-    loss, g = step(params_r, *_put(mesh, P("data"), x1, x2))
+    (params_r,) = put(mesh, P(), params)
+    loss, g = step(params_r, *put(mesh, P("data"), x1, x2))
     np.testing.assert_allclose(loss, want_loss, rtol=1e-12)
     for k in params:
       np.testing.assert_allclose(g[k], want_g[k], rtol=1e-10, atol=1e-14)

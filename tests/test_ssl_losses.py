@@ -13,10 +13,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from jax import lax
-from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from ssljax import losses, parallel
+
+from helpers import data_mesh, put, softmax64
 
 RTOL = 1e-10
 
@@ -111,17 +112,13 @@ def test_dino_loss_skips_same_view_pairs():
   with jax.enable_x64(True):
     got = jax.jit(losses.dino_loss, static_argnums=(3, 4))(student, teacher, center, ts, tt)
 
-  def softmax(x):
-    e = np.exp(x - x.max())
-    return e / e.sum()
-
   for b in range(3):
     terms = []
     for t in range(2):
-      pt = softmax((teacher[t, b] - center) / tt)
+      pt = softmax64((teacher[t, b] - center) / tt)
       for s in range(4):
         if s != t:
-          terms.append(-np.sum(pt * np.log(softmax(student[s, b] / ts))))
+          terms.append(-np.sum(pt * np.log(softmax64(student[s, b] / ts))))
     np.testing.assert_allclose(got[b], np.mean(terms), rtol=RTOL)
 
 
@@ -175,16 +172,6 @@ def test_collapse_diagnostics():
 # ---------------------------------------------------------------- 4 devices == 1 device, same global batch
 
 
-def _mesh(n):
-  if jax.device_count() < n:
-    pytest.skip(f"needs {n} devices")
-  return jax.make_mesh((n,), ("data",))
-
-
-def _put(mesh, spec, *xs):
-  return [jax.device_put(x, NamedSharding(mesh, spec)) for x in xs]
-
-
 def _sharded(mesh, fn, n_in, out_specs):
   return jax.jit(jax.shard_map(fn, mesh=mesh, in_specs=(P("data"),) * n_in, out_specs=out_specs))
 
@@ -194,7 +181,7 @@ def test_global_statistics_and_gradients_on_four_devices(which):
   """Barlow Twins' cross-correlation and VICReg's variance/covariance over the gathered global batch: the value and
   each device's gradient (its share, differentiated as loss / n) equal the single-device ones."""
   n = 4
-  mesh = _mesh(n)
+  mesh = data_mesh(n)
   rng = _rng(6)
   with jax.enable_x64(True):
     z1, z2 = rng.normal(size=(2, 4 * n, 6))
@@ -214,7 +201,7 @@ def test_global_statistics_and_gradients_on_four_devices(which):
       s = lax.all_gather(stat(ga, gb)[None], "data", tiled=True, to="invarying")[0]
       return lax.psum(value, "data"), g, s
 
-    got, g, s = _sharded(mesh, per_device, 2, (P(), (P("data"), P("data")), P()))(*_put(mesh, P("data"), z1, z2))
+    got, g, s = _sharded(mesh, per_device, 2, (P(), (P("data"), P("data")), P()))(*put(mesh, P("data"), z1, z2))
     np.testing.assert_allclose(got, want, rtol=RTOL)
     np.testing.assert_allclose(s, want_stat, rtol=RTOL, atol=1e-14)
     for a, w in zip(g, want_g):
@@ -225,7 +212,7 @@ def test_sinkhorn_and_dino_centre_on_four_devices():
   """SwAV's assignment (psum'd batch sums) and DINO's centre (global mean) computed per device equal the
   single-device values on the same global batch."""
   n = 4
-  mesh = _mesh(n)
+  mesh = data_mesh(n)
   rng = _rng(7)
   with jax.enable_x64(True):
     scores = np.tanh(rng.normal(size=(3 * n, 5)))
@@ -236,7 +223,7 @@ def test_sinkhorn_and_dino_centre_on_four_devices():
     def per_device(s, t):
       return losses.sinkhorn(s, 0.05, 3, axis_name="data"), 0.9 * 0.1 + 0.1 * parallel.global_mean(t)
 
-    q, c = _sharded(mesh, per_device, 2, (P("data"), P()))(*_put(mesh, P("data"), scores, teacher))
+    q, c = _sharded(mesh, per_device, 2, (P("data"), P()))(*put(mesh, P("data"), scores, teacher))
     np.testing.assert_allclose(q, want_q, rtol=RTOL)
     np.testing.assert_allclose(c, want_c, rtol=RTOL)
     np.testing.assert_allclose(np.asarray(q), naive_sinkhorn(scores, 0.05, 3), rtol=RTOL)

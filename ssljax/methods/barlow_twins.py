@@ -33,9 +33,7 @@ def build(config) -> train.Task:
       config, config.proj_hidden_dim, config.proj_dim, num_layers=3, last_bn=False, out_bias=False
     ),
   )
-  x_all, _ = common.unlabelled_arrays(ds, slice(None))
   normalize = common.normalizer(ds)
-  b, in_dtype = config.batch_size, common.input_dtype(config)
   lambd, scale = float(config.lambda_offdiag), float(config.scale_loss)
 
   def loss(params, state, batch, key):
@@ -49,20 +47,14 @@ def build(config) -> train.Task:
     metrics = {"loss": value, "on_diag": on, "off_diag": off, **representation.collapse_metrics(z1)}
     return value, train.LossOutput(metrics, batch_stats)
 
-  view1, view2 = representation.view_fns(config, ds)
-  return representation.ssl_task(
+  return representation.joint_embedding_task(
     config,
     ds,
     labelled,
+    encoder,
+    feature_dim,
     model=model,
-    features=representation.features_fn(encoder, ds, dtype=in_dtype),
-    feature_dim=feature_dim,
-    embed_dim=config.proj_dim,
     collapse_hint="for Barlow Twins usually too small an off-diagonal weight (config.lambda_offdiag)",
-    sample=representation.two_views(view1, view2, b, in_dtype),
     loss=loss,
-    arrays={"x": x_all},
-    images_per_step=2 * b,
     log_keys=("loss", "on_diag", "off_diag"),
-    info={},
   )

@@ -49,9 +49,7 @@ def build(config) -> train.Task:
     projector=mlp(config, config.proj_hidden_dim, config.proj_dim, last_bn=False),
     predictor=mlp(config, config.pred_hidden_dim, config.proj_dim, last_bn=False),
   )
-  x_all, _ = common.unlabelled_arrays(ds, slice(None))
   normalize = common.normalizer(ds)
-  b, in_dtype = config.batch_size, common.input_dtype(config)
   total, base_tau, final_tau = config.total_steps, float(config.base_tau), float(config.final_tau)
 
   def loss(params, state, batch, key):
@@ -68,22 +66,16 @@ def build(config) -> train.Task:
     metrics = {"loss": value, "tau": tau, **representation.collapse_metrics(jnp.split(z, 2)[0])}
     return value, train.LossOutput(metrics, batch_stats)
 
-  view1, view2 = representation.view_fns(config, ds)
-  return representation.ssl_task(
+  return representation.joint_embedding_task(
     config,
     ds,
     labelled,
+    encoder,
+    feature_dim,
     model=model,
-    features=representation.features_fn(encoder, ds, dtype=in_dtype),
-    feature_dim=feature_dim,
-    embed_dim=config.proj_dim,
     collapse_hint="for BYOL usually a target that follows too fast (config.base_tau too low) or too high a config.lr",
-    sample=representation.two_views(view1, view2, b, in_dtype),
     loss=loss,
-    arrays={"x": x_all},
-    images_per_step=2 * b,
     log_keys=("loss", "tau"),
-    info={},
     init_method_state=target_of,
     after_update=lambda state: update_target(state, total, base_tau, final_tau),
   )

@@ -2,6 +2,7 @@
 global-batch sampling and the classifier evaluation."""
 
 import functools
+import itertools
 import os
 
 import jax
@@ -256,6 +257,8 @@ def initialised_from(init, workdir: str):
 
 
 RAMPUPS = ("linear", "sigmoid")
+# The knobs of rampup(step, config.rampup_steps, config.rampup_shape).
+RAMPUP_CHECKS = {"rampup_steps": checks.NON_NEGATIVE_INT, "rampup_shape": checks.one_of(*RAMPUPS)}
 
 
 def rampup(step, rampup_steps: int, shape: str = "linear"):
@@ -290,21 +293,20 @@ def unlabelled_views(fns, keys, images, dtype):
   return [jax.vmap(fn)(k, x) for fn, k in zip(fns, view_keys)]
 
 
-def weak_strong_sampler(b, mu, weak, strong, dtype):
-  """sample(data, key) of the FixMatch family: B weakly viewed labelled examples, μB unlabelled examples with one
-  weak and one strong view each, their hidden labels and their pool indices (this device's rows of the global batch)."""
+def labelled_unlabelled_sampler(b, mu, weak, views, dtype):
+  """sample(data, key) of the classifier methods: B weakly viewed labelled examples ("x_l", "y_l"), μB unlabelled
+  examples with one view per entry of `views` ({batch key: augmentation}, independent keys: unlabelled_views), their
+  hidden labels ("y_u") and pool indices ("idx_u"); this device's rows of the global batch."""
 
   def sample(data, key):
     k_l, k_u = jax.random.split(key)
     il, keys_l = draw(k_l, b, data["x_l"].shape[0])
     iu, keys_u = draw(k_u, mu * b, data["x_u"].shape[0])
-    u = to_float(data["x_u"][iu], dtype)
-    kw, ks = jax.vmap(jax.random.split, out_axes=1)(keys_u)
+    u = unlabelled_views(tuple(views.values()), keys_u, data["x_u"][iu], dtype)
     return {
       "x_l": jax.vmap(weak)(keys_l, to_float(data["x_l"][il], dtype)),
       "y_l": data["y_l"][il],
-      "u_w": jax.vmap(weak)(kw, u),
-      "u_s": jax.vmap(strong)(ks, u),
+      **dict(zip(views, u)),
       "y_u": data["y_u"][iu],
       "idx_u": iu,
     }
@@ -312,10 +314,8 @@ def weak_strong_sampler(b, mu, weak, strong, dtype):
   return sample
 
 
-def weak_strong_logits(model, params, batch_stats, normalize, batch):
-  """One train-mode forward over labelled, weak and strong rows: (logits_l, logits_w, logits_s, batch statistics)."""
-  x = jnp.concatenate([batch["x_l"], batch["u_w"], batch["u_s"]])
-  logits, batch_stats = forward(model, params, batch_stats, normalize(x))
-  n_l, n_u = batch["x_l"].shape[0], batch["u_w"].shape[0]
-  logits_l, logits_w, logits_s = jnp.split(logits, [n_l, n_l + n_u])
-  return logits_l, logits_w, logits_s, batch_stats
+def joint_logits(model, params, batch_stats, normalize, parts):
+  """One train-mode forward over the concatenated `parts` (image batches; BatchNorm statistics over all of them):
+  ([the logits of each part], new batch statistics)."""
+  logits, batch_stats = forward(model, params, batch_stats, normalize(jnp.concatenate(parts)))
+  return jnp.split(logits, list(itertools.accumulate(x.shape[0] for x in parts[:-1]))), batch_stats

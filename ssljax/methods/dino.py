@@ -74,9 +74,8 @@ def build(config) -> train.Task:
     ),
     predictor=heads.Prototypes(config.num_prototypes, dtype=dtype, param_dtype=param_dtype),
   )
-  x_all, _ = common.unlabelled_arrays(ds, slice(None))
   normalize = common.normalizer(ds)
-  b, in_dtype, num_local = config.batch_size, common.input_dtype(config), int(config.num_local_crops)
+  num_local = int(config.num_local_crops)
   total, base_tau, final_tau = config.total_steps, float(config.base_tau), float(config.final_tau)
   s_temp, m = float(config.student_temp), float(config.center_momentum)
   t_args = (int(config.teacher_temp_warmup_steps), float(config.warmup_teacher_temp), float(config.teacher_temp))
@@ -122,24 +121,19 @@ def build(config) -> train.Task:
     new["batch_stats"] = representation.momentum_update(ms["batch_stats"], state.batch_stats, tau)
     return state.replace(method_state={**ms, **new})
 
-  view1, view2 = representation.view_fns(config, ds)
-  local_view = representation.local_view_fn(config, ds) if num_local else None
-  return representation.ssl_task(
+  return representation.joint_embedding_task(
     config,
     ds,
     labelled,
+    encoder,
+    feature_dim,
     model=model,
-    features=representation.features_fn(encoder, ds, dtype=in_dtype),
-    feature_dim=feature_dim,
-    embed_dim=config.proj_dim,
+    num_local=num_local,
     collapse_hint=(
       "for DINO usually a teacher temperature too high or centring too weak "
       "(config.teacher_temp, config.center_momentum)"
     ),
-    sample=representation.two_views(view1, view2, b, in_dtype, num_local, local_view),
     loss=loss,
-    arrays={"x": x_all},
-    images_per_step=(2 + num_local) * b,
     log_keys=("loss", "teacher_temp", "tau"),
     info={"num_local_crops": num_local},
     init_method_state=init_method_state,

@@ -1,6 +1,5 @@
 """FixMatch (Sohn et al., 2020): confident pseudo-labels from weak views supervise strong views."""
 
-import jax
 import jax.numpy as jnp
 
 from ssljax import checks, losses, train
@@ -23,27 +22,13 @@ def build(config) -> train.Task:
   normalize = common.normalizer(ds)
   weak, strong = common.augmenters(config, ds)
   b, mu, dtype = config.batch_size, config.mu, common.input_dtype(config)
-
-  def sample(data, key):
-    k_l, k_u = jax.random.split(key)
-    il, keys_l = common.draw(k_l, b, data["x_l"].shape[0])
-    iu, keys_u = common.draw(k_u, mu * b, data["x_u"].shape[0])
-    u = common.to_float(data["x_u"][iu], dtype)
-    kw, ks = jax.vmap(jax.random.split, out_axes=1)(keys_u)
-    return {
-      "x_l": jax.vmap(weak)(keys_l, common.to_float(data["x_l"][il], dtype)),
-      "y_l": data["y_l"][il],
-      "u_w": jax.vmap(weak)(kw, u),
-      "u_s": jax.vmap(strong)(ks, u),
-      "y_u": data["y_u"][iu],
-    }
+  sample = common.labelled_unlabelled_sampler(b, mu, weak, {"u_w": weak, "u_s": strong}, dtype)
 
   def loss(params, state, batch, key):
     del key
-    x = jnp.concatenate([batch["x_l"], batch["u_w"], batch["u_s"]])
-    logits, batch_stats = common.forward(model, params, state.batch_stats, normalize(x))
-    n_l = batch["x_l"].shape[0]
-    logits_l, logits_w, logits_s = jnp.split(logits, [n_l, n_l + batch["u_w"].shape[0]])
+    (logits_l, logits_w, logits_s), batch_stats = common.joint_logits(
+      model, params, state.batch_stats, normalize, [batch["x_l"], batch["u_w"], batch["u_s"]]
+    )
     sup = losses.cross_entropy(logits_l, batch["y_l"]).mean()
     unsup, mask, pseudo = losses.fixmatch_loss(logits_w, logits_s, config.threshold)
     ent, ent_metrics = common.entropy_term(config, logits_s)

@@ -19,8 +19,7 @@ from ssljax.state import ema
 CHECKS = {
   "mu": checks.POSITIVE_INT,
   "lambda_u": checks.NON_NEGATIVE,
-  "rampup_steps": checks.NON_NEGATIVE_INT,
-  "rampup_shape": checks.one_of(*common.RAMPUPS),
+  **common.RAMPUP_CHECKS,
   "teacher_decay": checks.number(0, 1, hi_open=True),
   "view": checks.one_of("weak", "strong"),
   **common.ENTROPY_CHECKS,
@@ -43,23 +42,16 @@ def build(config) -> train.Task:
   view = {"weak": weak, "strong": strong}[config.view]
   b, mu, dtype = config.batch_size, config.mu, common.input_dtype(config)
   decay = float(config.teacher_decay)
+  sample = common.labelled_unlabelled_sampler(b, mu, weak, {"u_s": view, "u_t": view}, dtype)
 
   def init_method_state(variables):
     return {"teacher": jax.tree.map(jnp.copy, variables["params"])}
 
-  def sample(data, key):
-    k_l, k_u = jax.random.split(key)
-    il, keys_l = common.draw(k_l, b, data["x_l"].shape[0])
-    iu, keys_u = common.draw(k_u, mu * b, data["x_u"].shape[0])
-    u_student, u_teacher = common.unlabelled_views((view, view), keys_u, data["x_u"][iu], dtype)
-    x_l = jax.vmap(weak)(keys_l, common.to_float(data["x_l"][il], dtype))
-    return {"x_l": x_l, "y_l": data["y_l"][il], "u_s": u_student, "u_t": u_teacher, "y_u": data["y_u"][iu]}
-
   def loss(params, state, batch, key):
     del key
-    x = jnp.concatenate([batch["x_l"], batch["u_s"]])
-    logits, batch_stats = common.forward(model, params, state.batch_stats, normalize(x))
-    logits_l, logits_u = jnp.split(logits, [batch["x_l"].shape[0]])
+    (logits_l, logits_u), batch_stats = common.joint_logits(
+      model, params, state.batch_stats, normalize, [batch["x_l"], batch["u_s"]]
+    )
     teacher = state.method_state["teacher"]
     logits_t, _ = common.forward(model, teacher, state.batch_stats, normalize(batch["u_t"]))
     logits_t = lax.stop_gradient(logits_t)

@@ -55,9 +55,7 @@ def build(config) -> train.Task:
     encoder=encoder,
     projector=representation.mlp(config, config.proj_hidden_dim, config.proj_dim, last_bn=False, hidden_bn=False),
   )
-  x_all, _ = common.unlabelled_arrays(ds, slice(None))
   normalize = common.normalizer(ds)
-  b, in_dtype = config.batch_size, common.input_dtype(config)
   total, base_tau, final_tau = config.total_steps, float(config.base_tau), float(config.final_tau)
   temperature, size = float(config.temperature), int(config.queue_size)
 
@@ -100,22 +98,16 @@ def build(config) -> train.Task:
     moved = byol.update_target(state.replace(method_state=target), total, base_tau, final_tau).method_state
     return state.replace(method_state={**ms, **moved})
 
-  view1, view2 = representation.view_fns(config, ds)
-  return representation.ssl_task(
+  return representation.joint_embedding_task(
     config,
     ds,
     labelled,
+    encoder,
+    feature_dim,
     model=model,
-    features=representation.features_fn(encoder, ds, dtype=in_dtype),
-    feature_dim=feature_dim,
-    embed_dim=config.proj_dim,
     collapse_hint="for MoCo usually a temperature too high or a key encoder that follows too fast (config.base_tau)",
-    sample=representation.two_views(view1, view2, b, in_dtype),
     loss=loss,
-    arrays={"x": x_all},
-    images_per_step=2 * b,
     log_keys=("loss", "contrast_acc", "tau"),
-    info={},
     init_method_state=init_method_state,
     after_update=after_update,
   )

@@ -14,8 +14,7 @@ from ssljax.methods import common
 CHECKS = {
   "mu": checks.POSITIVE_INT,
   "lambda_u": checks.NON_NEGATIVE,
-  "rampup_steps": checks.NON_NEGATIVE_INT,
-  "rampup_shape": checks.one_of(*common.RAMPUPS),
+  **common.RAMPUP_CHECKS,
   "view": checks.one_of("weak", "strong"),
   **common.ENTROPY_CHECKS,
 }
@@ -30,21 +29,13 @@ def build(config) -> train.Task:
   weak, strong = common.augmenters(config, ds)
   view = {"weak": weak, "strong": strong}[config.view]
   b, mu, dtype = config.batch_size, config.mu, common.input_dtype(config)
-
-  def sample(data, key):
-    k_l, k_u = jax.random.split(key)
-    il, keys_l = common.draw(k_l, b, data["x_l"].shape[0])
-    iu, keys_u = common.draw(k_u, mu * b, data["x_u"].shape[0])
-    u1, u2 = common.unlabelled_views((view, view), keys_u, data["x_u"][iu], dtype)
-    x_l = jax.vmap(weak)(keys_l, common.to_float(data["x_l"][il], dtype))
-    return {"x_l": x_l, "y_l": data["y_l"][il], "u1": u1, "u2": u2, "y_u": data["y_u"][iu]}
+  sample = common.labelled_unlabelled_sampler(b, mu, weak, {"u1": view, "u2": view}, dtype)
 
   def loss(params, state, batch, key):
     del key
-    x = jnp.concatenate([batch["x_l"], batch["u1"], batch["u2"]])
-    logits, batch_stats = common.forward(model, params, state.batch_stats, normalize(x))
-    n_l = batch["x_l"].shape[0]
-    logits_l, logits_1, logits_2 = jnp.split(logits, [n_l, n_l + batch["u1"].shape[0]])
+    (logits_l, logits_1, logits_2), batch_stats = common.joint_logits(
+      model, params, state.batch_stats, normalize, [batch["x_l"], batch["u1"], batch["u2"]]
+    )
     sup = losses.cross_entropy(logits_l, batch["y_l"]).mean()
     unsup = losses.softmax_mse(logits_1, jax.nn.softmax(logits_2)).mean()
     weight = config.lambda_u * common.rampup(state.step, config.rampup_steps, config.rampup_shape)

@@ -5,9 +5,6 @@ where the pseudo-label and the prediction it trains come from the same forward o
 second view; USB adds the threshold τ). One forward over the labelled and unlabelled batch.
 """
 
-import jax
-import jax.numpy as jnp
-
 from ssljax import checks, losses, train
 from ssljax.methods import common
 
@@ -15,8 +12,7 @@ CHECKS = {
   "mu": checks.POSITIVE_INT,
   "threshold": checks.PROBABILITY,
   "lambda_u": checks.NON_NEGATIVE,
-  "rampup_steps": checks.NON_NEGATIVE_INT,
-  "rampup_shape": checks.one_of(*common.RAMPUPS),
+  **common.RAMPUP_CHECKS,
   "view": checks.one_of("weak", "strong"),
   **common.ENTROPY_CHECKS,
 }
@@ -31,20 +27,13 @@ def build(config) -> train.Task:
   weak, strong = common.augmenters(config, ds)
   view = {"weak": weak, "strong": strong}[config.view]
   b, mu, dtype = config.batch_size, config.mu, common.input_dtype(config)
-
-  def sample(data, key):
-    k_l, k_u = jax.random.split(key)
-    il, keys_l = common.draw(k_l, b, data["x_l"].shape[0])
-    iu, keys_u = common.draw(k_u, mu * b, data["x_u"].shape[0])
-    (u,) = common.unlabelled_views((view,), keys_u, data["x_u"][iu], dtype)
-    x_l = jax.vmap(weak)(keys_l, common.to_float(data["x_l"][il], dtype))
-    return {"x_l": x_l, "y_l": data["y_l"][il], "u": u, "y_u": data["y_u"][iu]}
+  sample = common.labelled_unlabelled_sampler(b, mu, weak, {"u": view}, dtype)
 
   def loss(params, state, batch, key):
     del key
-    x = jnp.concatenate([batch["x_l"], batch["u"]])
-    logits, batch_stats = common.forward(model, params, state.batch_stats, normalize(x))
-    logits_l, logits_u = jnp.split(logits, [batch["x_l"].shape[0]])
+    (logits_l, logits_u), batch_stats = common.joint_logits(
+      model, params, state.batch_stats, normalize, [batch["x_l"], batch["u"]]
+    )
     sup = losses.cross_entropy(logits_l, batch["y_l"]).mean()
     unsup, mask, pseudo = losses.fixmatch_loss(logits_u, logits_u, config.threshold)
     weight = config.lambda_u * common.rampup(state.step, config.rampup_steps, config.rampup_shape)

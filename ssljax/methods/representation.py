@@ -325,6 +325,29 @@ def ssl_task(
 # ---------------------------------------------------------------- the joint-embedding family's shared pieces
 
 
+def joint_embedding_task(config, ds, labelled, encoder, feature_dim: int, *, num_local: int = 0, **fields):
+  """ssl_task for the joint-embedding methods: two views (view_fns) of `batch_size` distinct train images, plus
+  `num_local` local crops (local_view_fn), every train image in the pool (two_views); the encoder's pooled features
+  probed and the config.proj_dim embedding watched; `fields` give the model, loss, hint, log keys and own state."""
+  b, in_dtype = config.batch_size, common.input_dtype(config)
+  view1, view2 = view_fns(config, ds)
+  local_view = local_view_fn(config, ds) if num_local else None
+  x_all, _ = common.unlabelled_arrays(ds, slice(None))
+  fields.setdefault("info", {})
+  return ssl_task(
+    config,
+    ds,
+    labelled,
+    features=features_fn(encoder, ds, dtype=in_dtype),
+    feature_dim=feature_dim,
+    embed_dim=config.proj_dim,
+    sample=two_views(view1, view2, b, in_dtype, num_local, local_view),
+    arrays={"x": x_all},
+    images_per_step=(2 + num_local) * b,
+    **fields,
+  )
+
+
 class EmbeddingNet(nn.Module):
   """encoder → projector [→ predictor]: returns (h, z, p), p = z without a predictor. The predictor slot also takes
   DINO's and SwAV's prototypes (heads.Prototypes). `embed` (encoder → projector) is what momentum targets run."""

@@ -30,9 +30,7 @@ def build(config) -> train.Task:
     projector=mlp(config, config.proj_hidden_dim, config.proj_dim, num_layers=3, last_bn=True),
     predictor=mlp(config, config.pred_hidden_dim, config.proj_dim, last_bn=False),
   )
-  x_all, _ = common.unlabelled_arrays(ds, slice(None))
   normalize = common.normalizer(ds)
-  b, in_dtype = config.batch_size, common.input_dtype(config)
 
   def loss(params, state, batch, key):
     del key
@@ -43,20 +41,14 @@ def build(config) -> train.Task:
     value = 0.5 * jnp.mean(losses.simsiam_loss(p1, z2)) + 0.5 * jnp.mean(losses.simsiam_loss(p2, z1))
     return value, train.LossOutput({"loss": value, **representation.collapse_metrics(z1)}, batch_stats)
 
-  view1, view2 = representation.view_fns(config, ds)
-  return representation.ssl_task(
+  return representation.joint_embedding_task(
     config,
     ds,
     labelled,
+    encoder,
+    feature_dim,
     model=model,
-    features=representation.features_fn(encoder, ds, dtype=in_dtype),
-    feature_dim=feature_dim,
-    embed_dim=config.proj_dim,
     collapse_hint="for SimSiam usually too high a learning rate or weight decay (config.lr, config.weight_decay)",
-    sample=representation.two_views(view1, view2, b, in_dtype),
     loss=loss,
-    arrays={"x": x_all},
-    images_per_step=2 * b,
     log_keys=("loss",),
-    info={},
   )

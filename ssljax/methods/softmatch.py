@@ -71,8 +71,8 @@ def build(config) -> train.Task:
 
   def loss(params, state, batch, key):
     del key
-    logits_l, logits_w, logits_s, batch_stats = common.weak_strong_logits(
-      model, params, state.batch_stats, normalize, batch
+    (logits_l, logits_w, logits_s), batch_stats = common.joint_logits(
+      model, params, state.batch_stats, normalize, [batch["x_l"], batch["u_w"], batch["u_s"]]
     )
     sup = losses.cross_entropy(logits_l, batch["y_l"]).mean()
     probs = jax.nn.softmax(lax.stop_gradient(logits_w))
@@ -104,7 +104,7 @@ def build(config) -> train.Task:
     ds,
     model,
     normalize,
-    sample=common.weak_strong_sampler(b, mu, weak, strong, dtype),
+    sample=common.labelled_unlabelled_sampler(b, mu, weak, {"u_w": weak, "u_s": strong}, dtype),
     loss=loss,
     arrays=arrays,
     init_method_state=init_method_state,

@@ -53,9 +53,7 @@ def build(config) -> train.Task:
     projector=representation.mlp(config, config.proj_hidden_dim, config.proj_dim, last_bn=False),
     predictor=prototypes,
   )
-  x_all, _ = common.unlabelled_arrays(ds, slice(None))
   normalize = common.normalizer(ds)
-  b, in_dtype = config.batch_size, common.input_dtype(config)
   temperature, eps, iters = float(config.temperature), float(config.sinkhorn_epsilon), int(config.sinkhorn_iterations)
   freeze, size, queue_start = int(config.freeze_prototypes_steps), int(config.queue_size), int(config.queue_start_step)
 
@@ -106,24 +104,18 @@ def build(config) -> train.Task:
     }
     return value, train.LossOutput(metrics, batch_stats, method_state)
 
-  view1, view2 = representation.view_fns(config, ds)
-  return representation.ssl_task(
+  return representation.joint_embedding_task(
     config,
     ds,
     labelled,
+    encoder,
+    feature_dim,
     model=model,
-    features=representation.features_fn(encoder, ds, dtype=in_dtype),
-    feature_dim=feature_dim,
-    embed_dim=config.proj_dim,
     collapse_hint=(
       "for SwAV usually a Sinkhorn epsilon too large or prototypes trained from the start "
       "(config.sinkhorn_epsilon, config.freeze_prototypes_steps)"
     ),
-    sample=representation.two_views(view1, view2, b, in_dtype),
     loss=loss,
-    arrays={"x": x_all},
-    images_per_step=2 * b,
     log_keys=("loss", "code_max"),
-    info={},
     init_method_state=init_method_state,
   )

@@ -6,9 +6,6 @@ loss = CE(labelled) + λu · mean_b 1[max p_b ≥ β] · KL(sg(softmax(z_b / T))
 sharpening (T = temperature), the paper's two tricks. One forward over labelled, weak and strong views.
 """
 
-import jax
-import jax.numpy as jnp
-
 from ssljax import checks, losses, train
 from ssljax.methods import common
 
@@ -30,21 +27,13 @@ def build(config) -> train.Task:
   weak, strong = common.augmenters(config, ds)
   b, mu, dtype = config.batch_size, config.mu, common.input_dtype(config)
   temperature, threshold = float(config.temperature), float(config.threshold)
-
-  def sample(data, key):
-    k_l, k_u = jax.random.split(key)
-    il, keys_l = common.draw(k_l, b, data["x_l"].shape[0])
-    iu, keys_u = common.draw(k_u, mu * b, data["x_u"].shape[0])
-    u_w, u_s = common.unlabelled_views((weak, strong), keys_u, data["x_u"][iu], dtype)
-    x_l = jax.vmap(weak)(keys_l, common.to_float(data["x_l"][il], dtype))
-    return {"x_l": x_l, "y_l": data["y_l"][il], "u_w": u_w, "u_s": u_s, "y_u": data["y_u"][iu]}
+  sample = common.labelled_unlabelled_sampler(b, mu, weak, {"u_w": weak, "u_s": strong}, dtype)
 
   def loss(params, state, batch, key):
     del key
-    x = jnp.concatenate([batch["x_l"], batch["u_w"], batch["u_s"]])
-    logits, batch_stats = common.forward(model, params, state.batch_stats, normalize(x))
-    n_l = batch["x_l"].shape[0]
-    logits_l, logits_w, logits_s = jnp.split(logits, [n_l, n_l + batch["u_w"].shape[0]])
+    (logits_l, logits_w, logits_s), batch_stats = common.joint_logits(
+      model, params, state.batch_stats, normalize, [batch["x_l"], batch["u_w"], batch["u_s"]]
+    )
     sup = losses.cross_entropy(logits_l, batch["y_l"]).mean()
     unsup, mask, pseudo = losses.uda_loss(logits_w, logits_s, temperature, threshold)
     ent, ent_metrics = common.entropy_term(config, logits_s)

@@ -23,8 +23,7 @@ from ssljax.methods import common
 CHECKS = {
   "mu": checks.POSITIVE_INT,
   "lambda_u": checks.NON_NEGATIVE,
-  "rampup_steps": checks.NON_NEGATIVE_INT,
-  "rampup_shape": checks.one_of(*common.RAMPUPS),
+  **common.RAMPUP_CHECKS,
   "vat_eps": checks.POSITIVE,
   "vat_xi": checks.POSITIVE,
   "power_iterations": checks.POSITIVE_INT,
@@ -58,14 +57,7 @@ def build(config) -> train.Task:
   view = {"weak": weak, "strong": strong}[config.view]
   b, mu, dtype = config.batch_size, config.mu, common.input_dtype(config)
   eps, xi, iterations = float(config.vat_eps), float(config.vat_xi), int(config.power_iterations)
-
-  def sample(data, key):
-    k_l, k_u = jax.random.split(key)
-    il, keys_l = common.draw(k_l, b, data["x_l"].shape[0])
-    iu, keys_u = common.draw(k_u, mu * b, data["x_u"].shape[0])
-    (u,) = common.unlabelled_views((view,), keys_u, data["x_u"][iu], dtype)
-    x_l = jax.vmap(weak)(keys_l, common.to_float(data["x_l"][il], dtype))
-    return {"x_l": x_l, "y_l": data["y_l"][il], "u": u, "y_u": data["y_u"][iu]}
+  sample = common.labelled_unlabelled_sampler(b, mu, weak, {"u": view}, dtype)
 
   def loss(params, state, batch, key):
     n_l = batch["x_l"].shape[0]

@@ -32,9 +32,7 @@ def build(config) -> train.Task:
     encoder=encoder,
     projector=representation.mlp(config, config.proj_hidden_dim, config.proj_dim, num_layers=3, last_bn=False),
   )
-  x_all, _ = common.unlabelled_arrays(ds, slice(None))
   normalize = common.normalizer(ds)
-  b, in_dtype = config.batch_size, common.input_dtype(config)
   w_sim, w_var, w_cov = float(config.sim_weight), float(config.var_weight), float(config.cov_weight)
 
   def loss(params, state, batch, key):
@@ -48,20 +46,14 @@ def build(config) -> train.Task:
     metrics = {"loss": value, "invariance": inv, "variance": var, "covariance": cov}
     return value, train.LossOutput({**metrics, **representation.collapse_metrics(z1)}, batch_stats)
 
-  view1, view2 = representation.view_fns(config, ds)
-  return representation.ssl_task(
+  return representation.joint_embedding_task(
     config,
     ds,
     labelled,
+    encoder,
+    feature_dim,
     model=model,
-    features=representation.features_fn(encoder, ds, dtype=in_dtype),
-    feature_dim=feature_dim,
-    embed_dim=config.proj_dim,
     collapse_hint="for VICReg usually too small a variance weight against the invariance weight (config.var_weight)",
-    sample=representation.two_views(view1, view2, b, in_dtype),
     loss=loss,
-    arrays={"x": x_all},
-    images_per_step=2 * b,
     log_keys=("loss", "invariance", "variance", "covariance"),
-    info={},
   )
