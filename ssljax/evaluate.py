@@ -192,31 +192,6 @@ def tsne_plot(feats, labels, path, title="t-SNE of representations", perplexity=
   return emb
 
 
-def extract_features(apply_fn, images, batch_size):
-  """Returns np.concatenate([apply_fn(batch) for batch in images]) as numpy.
-
-  `apply_fn` is jitted; the last batch is padded (by repeating its last
-  example) to `batch_size` so there is one compile, and the padding rows are
-  dropped. `apply_fn` must treat examples independently (e.g. BatchNorm in
-  inference mode). Outputs may be an array or a pytree of arrays.
-  """
-  n = len(images)
-  if n == 0:
-    raise ValueError("extract_features: no images")
-  batch_size = min(int(batch_size), n)
-  fn = jax.jit(apply_fn)
-  outs = []
-  for start in range(0, n, batch_size):
-    batch = np.asarray(images[start : start + batch_size])
-    m = len(batch)
-    if m < batch_size:
-      pad = np.repeat(batch[-1:], batch_size - m, axis=0)
-      batch = np.concatenate([batch, pad])
-    out = jax.device_get(fn(batch))
-    outs.append(jax.tree.map(lambda o, m=m: np.asarray(o)[:m], out))
-  return jax.tree.map(lambda *xs: np.concatenate(xs), *outs)
-
-
 def representation_report(train_feats, train_labels, test_feats, test_labels, labelled_idx, num_classes, workdir=None):
   """Probe (labelled subset and all labels), kNN (k=20), k-means NMI, t-SNE.
 

@@ -93,21 +93,6 @@ def test_tsne_plot_writes_png(digits, tmp_path):
   assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
 
 
-def test_extract_features_pads_last_batch():
-  calls = []
-
-  def apply_fn(x):
-    calls.append(x.shape)  # Runs once per trace.
-    return {"feat": x.reshape(len(x), -1) * 2.0, "sum": x.sum(axis=(1, 2))}
-
-  images = np.arange(10 * 2 * 3, dtype=np.float32).reshape(10, 2, 3)
-  out = evaluate.extract_features(apply_fn, images, batch_size=4)
-  np.testing.assert_allclose(out["feat"], images.reshape(10, -1) * 2.0)
-  np.testing.assert_allclose(out["sum"], images.sum(axis=(1, 2)))
-  assert calls == [(4, 2, 3)]  # One compile despite the short last batch.
-  assert isinstance(out["feat"], np.ndarray)
-
-
 def test_representation_report(digits, tmp_path):
   xtr, xte, ytr, yte = digits
   idx = labelled_indices(ytr, 4, 0)
