@@ -247,7 +247,7 @@ class SemiSetup:
   dtype: Any  # what images are augmented in (input_dtype)
 
   def sampler(self, views, indices=False):
-    """labelled_unlabelled_sampler of B = b labelled and μB unlabelled images with one view per entry of `views`."""
+    """labelled_unlabelled_sampler with this b, mu, weak labelled view and dtype; `views` names the unlabelled ones."""
     return labelled_unlabelled_sampler(self.b, self.mu, self.weak, views, self.dtype, indices)
 
   def task(self, config, **fields) -> train.Task:
