@@ -1,9 +1,12 @@
 """Pieces the methods share: data split, model, precision, normalisation, augmentation, the train-mode forward,
 global-batch sampling and the classifier evaluation."""
 
+import dataclasses
 import functools
 import itertools
 import os
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -228,6 +231,59 @@ def classifier_task(config, ds, model, normalize, **fields) -> train.Task:
   )
 
 
+@dataclasses.dataclass(frozen=True)
+class SemiSetup:
+  """What a classifier trained on labelled and unlabelled images starts from (semi_supervised)."""
+
+  ds: data_lib.ArrayDataset
+  arrays: dict  # x_l, y_l: the labelled set; x_u, y_u: the unlabelled pool and its hidden labels (unlabelled_arrays)
+  model: models.Classifier
+  normalize: Callable
+  weak: Callable  # per-example augmentations of float images (augmenters)
+  strong: Callable
+  view: Callable | None  # the one of weak / strong that config.view names; None where the config has no view
+  b: int  # labelled examples per step (config.batch_size)
+  mu: int | None  # unlabelled examples per labelled one (config.mu); None where the config has no mu
+  dtype: Any  # what images are augmented in (input_dtype)
+
+  def sampler(self, views, indices=False):
+    """labelled_unlabelled_sampler with this b, mu, weak labelled view and dtype; `views` names the unlabelled ones."""
+    return labelled_unlabelled_sampler(self.b, self.mu, self.weak, views, self.dtype, indices)
+
+  def task(self, config, **fields) -> train.Task:
+    """classifier_task of this model, normalisation and arrays; `fields` gives the rest."""
+    return classifier_task(config, self.ds, self.model, self.normalize, arrays=self.arrays, **fields)
+
+
+def semi_supervised(config, pseudo_labels: bool = False) -> SemiSetup:
+  """The data split, arrays, classifier, normalisation and augmentations of a semi-supervised classifier method.
+
+  With pseudo_labels the labelled set is labelled_pool's: it also holds the images of config.pseudo_labels, if set.
+  """
+  ds, labelled, unlabelled = load_split(config)
+  x_u, y_u = unlabelled_arrays(ds, unlabelled)
+  if pseudo_labels:
+    x_l, y_l, _ = labelled_pool(config, ds, labelled, unlabelled)
+  else:
+    x_l, y_l = ds.train_images[labelled], ds.train_labels[labelled]
+  model = classifier(config, ds)
+  normalize = normalizer(ds)
+  weak, strong = augmenters(config, ds)
+  view = {"weak": weak, "strong": strong}[config.view] if "view" in config else None
+  return SemiSetup(
+    ds=ds,
+    arrays={"x_l": x_l, "y_l": y_l, "x_u": x_u, "y_u": y_u},
+    model=model,
+    normalize=normalize,
+    weak=weak,
+    strong=strong,
+    view=view,
+    b=config.batch_size,
+    mu=config.get("mu"),
+    dtype=input_dtype(config),
+  )
+
+
 def hidden_label_accuracy(pseudo, y_hidden, weight=None):
   """Accuracy of pseudo-labels against the hidden labels (-1 = unknown, ignored), optionally weighted (a mask)."""
   known = (y_hidden >= 0).astype(jnp.float32)
@@ -293,23 +349,23 @@ def unlabelled_views(fns, keys, images, dtype):
   return [jax.vmap(fn)(k, x) for fn, k in zip(fns, view_keys)]
 
 
-def labelled_unlabelled_sampler(b, mu, weak, views, dtype):
+def labelled_unlabelled_sampler(b, mu, weak, views, dtype, indices=False):
   """sample(data, key) of the classifier methods: B weakly viewed labelled examples ("x_l", "y_l"), μB unlabelled
   examples with one view per entry of `views` ({batch key: augmentation}, independent keys: unlabelled_views), their
-  hidden labels ("y_u") and pool indices ("idx_u"); this device's rows of the global batch."""
+  hidden labels ("y_u") and, with `indices`, their pool indices ("idx_u"); this device's rows of the global batch."""
 
   def sample(data, key):
     k_l, k_u = jax.random.split(key)
     il, keys_l = draw(k_l, b, data["x_l"].shape[0])
     iu, keys_u = draw(k_u, mu * b, data["x_u"].shape[0])
     u = unlabelled_views(tuple(views.values()), keys_u, data["x_u"][iu], dtype)
-    return {
+    batch = {
       "x_l": jax.vmap(weak)(keys_l, to_float(data["x_l"][il], dtype)),
       "y_l": data["y_l"][il],
       **dict(zip(views, u)),
       "y_u": data["y_u"][iu],
-      "idx_u": iu,
     }
+    return {**batch, "idx_u": iu} if indices else batch
 
   return sample
 

@@ -81,16 +81,8 @@ def build(config) -> train.Task:
       "first when it is set)"
     )
   check_teacher(config, config.teacher_workdir)
-  ds, labelled, unlabelled = common.load_split(config)
-  x_u, y_u = common.unlabelled_arrays(ds, unlabelled)
-  x_l, y_l, _ = common.labelled_pool(config, ds, labelled, unlabelled)
-  arrays = {"x_l": x_l, "y_l": y_l, "x_u": x_u, "y_u": y_u}
-  model = common.classifier(config, ds)
-  teacher, teacher_vars, t_config = load_teacher(config, ds)
-  normalize = common.normalizer(ds)
-  weak, strong = common.augmenters(config, ds)
-  view = {"weak": weak, "strong": strong}[config.view]
-  b, mu, dtype = config.batch_size, config.mu, common.input_dtype(config)
+  setup = common.semi_supervised(config, pseudo_labels=True)
+  teacher, teacher_vars, t_config = load_teacher(config, setup.ds)
   temperature, alpha = float(config.temperature), float(config.alpha)
   _, param_dtype = common.dtypes(config)
 
@@ -102,19 +94,19 @@ def build(config) -> train.Task:
 
   def sample(data, key):
     k_l, k_u = jax.random.split(key)
-    il, keys_l = common.draw(k_l, b, data["x_l"].shape[0])
-    iu, keys_u = common.draw(k_u, mu * b, data["x_u"].shape[0])
+    il, keys_l = common.draw(k_l, setup.b, data["x_l"].shape[0])
+    iu, keys_u = common.draw(k_u, setup.mu * setup.b, data["x_u"].shape[0])
     return {
-      "x_l": jax.vmap(view)(keys_l, common.to_float(data["x_l"][il], dtype)),
+      "x_l": jax.vmap(setup.view)(keys_l, common.to_float(data["x_l"][il], setup.dtype)),
       "y_l": data["y_l"][il],
-      "u": jax.vmap(view)(keys_u, common.to_float(data["x_u"][iu], dtype)),
+      "u": jax.vmap(setup.view)(keys_u, common.to_float(data["x_u"][iu], setup.dtype)),
       "y_u": data["y_u"][iu],
     }
 
   def loss(params, state, batch, key):
     del key
-    x = normalize(jnp.concatenate([batch["x_l"], batch["u"]]))
-    logits, batch_stats = common.forward(model, params, state.batch_stats, x)
+    x = setup.normalize(jnp.concatenate([batch["x_l"], batch["u"]]))
+    logits, batch_stats = common.forward(setup.model, params, state.batch_stats, x)
     t_logits = jax.lax.stop_gradient(teacher.apply(state.method_state, x, train=False))
     n_l = batch["x_l"].shape[0]
     sup = losses.cross_entropy(logits[:n_l], batch["y_l"]).mean()
@@ -131,7 +123,7 @@ def build(config) -> train.Task:
     return metrics["loss"], train.LossOutput(metrics, batch_stats)
 
   teacher_results = train.read_results(config.teacher_workdir)
-  student_params = jax.eval_shape(common.init_fn(model, ds), jax.random.key(0, impl="rbg"))["params"]
+  student_params = jax.eval_shape(common.init_fn(setup.model, setup.ds), jax.random.key(0, impl="rbg"))["params"]
   info = {
     "num_params": num_params(student_params),
     "teacher_num_params": num_params(teacher_vars["params"]),
@@ -139,16 +131,12 @@ def build(config) -> train.Task:
     "teacher_model": t_config.model,
     "teacher_test_accuracy": teacher_results.get("test_accuracy"),
   }
-  return common.classifier_task(
+  return setup.task(
     config,
-    ds,
-    model,
-    normalize,
     sample=sample,
     loss=loss,
-    arrays=arrays,
     init_method_state=init_method_state,
-    images_per_step=b * (1 + mu),
+    images_per_step=setup.b * (1 + setup.mu),
     log_keys=("loss", "sup_loss", "kd_loss", "teacher_agreement", "teacher_acc_u"),
     info=info,
   )

@@ -20,20 +20,13 @@ CHECKS = {
 
 
 def build(config) -> train.Task:
-  ds, labelled, unlabelled = common.load_split(config)
-  x_u, y_u = common.unlabelled_arrays(ds, unlabelled)
-  arrays = {"x_l": ds.train_images[labelled], "y_l": ds.train_labels[labelled], "x_u": x_u, "y_u": y_u}
-  model = common.classifier(config, ds)
-  normalize = common.normalizer(ds)
-  weak, strong = common.augmenters(config, ds)
-  view = {"weak": weak, "strong": strong}[config.view]
-  b, mu, dtype = config.batch_size, config.mu, common.input_dtype(config)
-  sample = common.labelled_unlabelled_sampler(b, mu, weak, {"u": view}, dtype)
+  setup = common.semi_supervised(config)
+  sample = setup.sampler({"u": setup.view})
 
   def loss(params, state, batch, key):
     del key
     (logits_l, logits_u), batch_stats = common.joint_logits(
-      model, params, state.batch_stats, normalize, [batch["x_l"], batch["u"]]
+      setup.model, params, state.batch_stats, setup.normalize, [batch["x_l"], batch["u"]]
     )
     sup = losses.cross_entropy(logits_l, batch["y_l"]).mean()
     ramp = common.rampup(state.step, config.rampup_steps, config.rampup_shape)
@@ -48,14 +41,10 @@ def build(config) -> train.Task:
     }
     return metrics["loss"], train.LossOutput(metrics, batch_stats)
 
-  return common.classifier_task(
+  return setup.task(
     config,
-    ds,
-    model,
-    normalize,
     sample=sample,
     loss=loss,
-    arrays=arrays,
-    images_per_step=b * (1 + mu),
+    images_per_step=setup.b * (1 + setup.mu),
     log_keys=("loss", "sup_loss", "entropy", "entropy_weight", "unlabelled_acc"),
   )

@@ -47,24 +47,18 @@ def update_status(selected, idx, pseudo, confident):
 
 
 def build(config) -> train.Task:
-  ds, labelled, unlabelled = common.load_split(config)
-  x_u, y_u = common.unlabelled_arrays(ds, unlabelled)
-  arrays = {"x_l": ds.train_images[labelled], "y_l": ds.train_labels[labelled], "x_u": x_u, "y_u": y_u}
-  model = common.classifier(config, ds)
-  normalize = common.normalizer(ds)
-  weak, strong = common.augmenters(config, ds)
-  b, mu, dtype = config.batch_size, config.mu, common.input_dtype(config)
-  num_classes, threshold, lambda_u = ds.num_classes, float(config.threshold), float(config.lambda_u)
+  setup = common.semi_supervised(config)
+  num_classes, threshold, lambda_u = setup.ds.num_classes, float(config.threshold), float(config.lambda_u)
   warmup, mapping = bool(config.threshold_warmup), config.mapping
 
   def init_method_state(variables):
     del variables
-    return {"selected": jnp.full((x_u.shape[0],), -1, jnp.int32)}
+    return {"selected": jnp.full((setup.arrays["x_u"].shape[0],), -1, jnp.int32)}
 
   def loss(params, state, batch, key):
     del key
     (logits_l, logits_w, logits_s), batch_stats = common.joint_logits(
-      model, params, state.batch_stats, normalize, [batch["x_l"], batch["u_w"], batch["u_s"]]
+      setup.model, params, state.batch_stats, setup.normalize, [batch["x_l"], batch["u_w"], batch["u_s"]]
     )
     sup = losses.cross_entropy(logits_l, batch["y_l"]).mean()
     probs = jax.nn.softmax(lax.stop_gradient(logits_w))
@@ -96,15 +90,11 @@ def build(config) -> train.Task:
     }
     return metrics["loss"], train.LossOutput(metrics, batch_stats, {"selected": new_selected})
 
-  return common.classifier_task(
+  return setup.task(
     config,
-    ds,
-    model,
-    normalize,
-    sample=common.labelled_unlabelled_sampler(b, mu, weak, {"u_w": weak, "u_s": strong}, dtype),
+    sample=setup.sampler({"u_w": setup.weak, "u_s": setup.strong}, indices=True),
     loss=loss,
-    arrays=arrays,
     init_method_state=init_method_state,
-    images_per_step=b * (1 + 2 * mu),
+    images_per_step=setup.b * (1 + 2 * setup.mu),
     log_keys=("loss", "sup_loss", "unsup_loss", "mask_rate", "pseudo_label_acc", "threshold_min", "threshold_max"),
   )

@@ -33,16 +33,9 @@ def teacher_decay(step, decay: float):
 
 
 def build(config) -> train.Task:
-  ds, labelled, unlabelled = common.load_split(config)
-  x_u, y_u = common.unlabelled_arrays(ds, unlabelled)
-  arrays = {"x_l": ds.train_images[labelled], "y_l": ds.train_labels[labelled], "x_u": x_u, "y_u": y_u}
-  model = common.classifier(config, ds)
-  normalize = common.normalizer(ds)
-  weak, strong = common.augmenters(config, ds)
-  view = {"weak": weak, "strong": strong}[config.view]
-  b, mu, dtype = config.batch_size, config.mu, common.input_dtype(config)
+  setup = common.semi_supervised(config)
   decay = float(config.teacher_decay)
-  sample = common.labelled_unlabelled_sampler(b, mu, weak, {"u_s": view, "u_t": view}, dtype)
+  sample = setup.sampler({"u_s": setup.view, "u_t": setup.view})
 
   def init_method_state(variables):
     return {"teacher": jax.tree.map(jnp.copy, variables["params"])}
@@ -50,10 +43,10 @@ def build(config) -> train.Task:
   def loss(params, state, batch, key):
     del key
     (logits_l, logits_u), batch_stats = common.joint_logits(
-      model, params, state.batch_stats, normalize, [batch["x_l"], batch["u_s"]]
+      setup.model, params, state.batch_stats, setup.normalize, [batch["x_l"], batch["u_s"]]
     )
     teacher = state.method_state["teacher"]
-    logits_t, _ = common.forward(model, teacher, state.batch_stats, normalize(batch["u_t"]))
+    logits_t, _ = common.forward(setup.model, teacher, state.batch_stats, setup.normalize(batch["u_t"]))
     logits_t = lax.stop_gradient(logits_t)
     sup = losses.cross_entropy(logits_l, batch["y_l"]).mean()
     unsup = losses.softmax_mse(logits_u, jax.nn.softmax(logits_t)).mean()
@@ -74,17 +67,13 @@ def build(config) -> train.Task:
     alpha = teacher_decay(state.step, decay)
     return state.replace(method_state={"teacher": ema(state.method_state["teacher"], state.params, alpha)})
 
-  return common.classifier_task(
+  return setup.task(
     config,
-    ds,
-    model,
-    normalize,
     sample=sample,
     loss=loss,
-    arrays=arrays,
     init_method_state=init_method_state,
     after_update=after_update,
     # Student: labelled + μB unlabelled (forward + backward); teacher: μB (forward only).
-    images_per_step=b * (1 + 2 * mu),
+    images_per_step=setup.b * (1 + 2 * setup.mu),
     log_keys=("loss", "sup_loss", "unsup_loss", "lambda_u", "teacher_acc"),
   )

@@ -57,18 +57,11 @@ def running_marginal(state, batch_mean):
 
 
 def build(config) -> train.Task:
-  ds, labelled, unlabelled = common.load_split(config)
-  x_u, y_u = common.unlabelled_arrays(ds, unlabelled)
-  x_l, y_l, _ = common.labelled_pool(config, ds, labelled, unlabelled)  # with config.pseudo_labels, if any
-  arrays = {"x_l": x_l, "y_l": y_l, "x_u": x_u, "y_u": y_u}
-  model = common.classifier(config, ds)
-  normalize = common.normalizer(ds)
-  weak, strong = common.augmenters(config, ds)
-  view = {"weak": weak, "strong": strong}[config.view]  # the paper: weak (flip + translate)
-  b, num_views, num_classes = config.batch_size, config.num_augment, ds.num_classes
+  setup = common.semi_supervised(config, pseudo_labels=True)  # setup.view: config.view (the paper: weak)
+  num_views, num_classes = config.num_augment, setup.ds.num_classes
   temperature, alpha = float(config.temperature), float(config.mixup_alpha)
   lambda_u, rampup_steps = float(config.lambda_u), int(config.rampup_steps)
-  align, dtype = config.distribution_alignment, common.input_dtype(config)
+  align = config.distribution_alignment
 
   def init_method_state(variables):
     if align != "running":
@@ -78,14 +71,14 @@ def build(config) -> train.Task:
 
   def sample(data, key):
     k_l, k_u = jax.random.split(key)
-    il, keys_l = common.draw(k_l, b, data["x_l"].shape[0])
-    iu, keys_u = common.draw(k_u, b, data["x_u"].shape[0])
-    u = common.to_float(data["x_u"][iu], dtype)
+    il, keys_l = common.draw(k_l, setup.b, data["x_l"].shape[0])
+    iu, keys_u = common.draw(k_u, setup.b, data["x_u"].shape[0])
+    u = common.to_float(data["x_u"][iu], setup.dtype)
     view_keys = jax.vmap(lambda k: jax.random.split(k, num_views), out_axes=1)(keys_u)  # [K, b_local]
     return {
-      "x_l": jax.vmap(view)(keys_l, common.to_float(data["x_l"][il], dtype)),
+      "x_l": jax.vmap(setup.view)(keys_l, common.to_float(data["x_l"][il], setup.dtype)),
       "y_l": data["y_l"][il],
-      "u": jax.vmap(lambda ks: jax.vmap(view)(ks, u))(view_keys),  # [K, b_local, H, W, C]
+      "u": jax.vmap(lambda ks: jax.vmap(setup.view)(ks, u))(view_keys),  # [K, b_local, H, W, C]
       "y_u": data["y_u"][iu],
     }
 
@@ -95,7 +88,7 @@ def build(config) -> train.Task:
     u_flat = u.reshape((num_views * bl,) + x_l.shape[1:])
 
     # Label guess: average of the K views' predictions, sharpened; no gradient, running statistics untouched.
-    logits_g, _ = common.forward(model, params, state.batch_stats, normalize(u_flat))
+    logits_g, _ = common.forward(setup.model, params, state.batch_stats, setup.normalize(u_flat))
     probs = jax.nn.softmax(lax.stop_gradient(logits_g)).reshape(num_views, bl, num_classes).mean(0)
     method_state = None
     if align != "off":  # marginals over the global batch, so every device aligns alike
@@ -110,7 +103,7 @@ def build(config) -> train.Task:
     mixed_x, mixed_y, _ = mixup.global_mixup(key, segments, alpha, larger=True)
 
     # One forward over the mixed labelled + unlabelled rows (global BatchNorm statistics; see the docstring).
-    logits, batch_stats = common.forward(model, params, state.batch_stats, normalize(mixed_x))
+    logits, batch_stats = common.forward(setup.model, params, state.batch_stats, setup.normalize(mixed_x))
     sup, unsup = losses.mixmatch_loss(logits[:bl], mixed_y[:bl], logits[bl:], mixed_y[bl:])
     weight = lambda_u * rampup(state.step, rampup_steps)
     ent, ent_metrics = common.entropy_term(config, logits_g)  # on the unmixed unlabelled views
@@ -126,16 +119,12 @@ def build(config) -> train.Task:
     }
     return metrics["loss"], train.LossOutput(metrics, batch_stats, method_state)
 
-  return common.classifier_task(
+  return setup.task(
     config,
-    ds,
-    model,
-    normalize,
     sample=sample,
     loss=loss,
-    arrays=arrays,
     init_method_state=init_method_state,
     # Images forwarded per step: K·B guessed views (forward only), (1+K)·B mixed rows (forward + backward).
-    images_per_step=b * (1 + 2 * num_views),
+    images_per_step=setup.b * (1 + 2 * num_views),
     log_keys=("loss", "sup_loss", "unsup_loss", "lambda_u", "guess_acc"),
   )

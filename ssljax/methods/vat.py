@@ -48,30 +48,23 @@ def adversarial_direction(logits_fn, p, d, xi: float, iterations: int):
 
 
 def build(config) -> train.Task:
-  ds, labelled, unlabelled = common.load_split(config)
-  x_u, y_u = common.unlabelled_arrays(ds, unlabelled)
-  arrays = {"x_l": ds.train_images[labelled], "y_l": ds.train_labels[labelled], "x_u": x_u, "y_u": y_u}
-  model = common.classifier(config, ds)
-  normalize = common.normalizer(ds)
-  weak, strong = common.augmenters(config, ds)
-  view = {"weak": weak, "strong": strong}[config.view]
-  b, mu, dtype = config.batch_size, config.mu, common.input_dtype(config)
+  setup = common.semi_supervised(config)
   eps, xi, iterations = float(config.vat_eps), float(config.vat_xi), int(config.power_iterations)
-  sample = common.labelled_unlabelled_sampler(b, mu, weak, {"u": view}, dtype)
+  sample = setup.sampler({"u": setup.view})
 
   def loss(params, state, batch, key):
     n_l = batch["x_l"].shape[0]
-    x = normalize(jnp.concatenate([batch["x_l"], batch["u"]]))
-    logits, batch_stats = common.forward(model, params, state.batch_stats, x)
+    x = setup.normalize(jnp.concatenate([batch["x_l"], batch["u"]]))
+    logits, batch_stats = common.forward(setup.model, params, state.batch_stats, x)
     logits_l, logits_u = jnp.split(logits, [n_l])
     p = jax.nn.softmax(lax.stop_gradient(logits_u))
 
     def perturbed(variables_params, r):  # train mode; the statistics it computes are dropped (frozen)
-      out, _ = common.forward(model, variables_params, state.batch_stats, x.at[n_l:].add(r))
+      out, _ = common.forward(setup.model, variables_params, state.batch_stats, x.at[n_l:].add(r))
       return out[n_l:]
 
     # Per-example directions from the step's loss key, drawn for the global batch (device-count independent).
-    keys = parallel.local_slice(jax.random.split(key, mu * b))
+    keys = parallel.local_slice(jax.random.split(key, setup.mu * setup.b))
     d = jax.vmap(augment.gaussian)(keys, batch["u"])
     frozen = lax.stop_gradient(params)
     r_adv = eps * adversarial_direction(lambda r: perturbed(frozen, r), p, d, xi, iterations)
@@ -93,15 +86,11 @@ def build(config) -> train.Task:
     }
     return metrics["loss"], train.LossOutput(metrics, batch_stats)
 
-  return common.classifier_task(
+  return setup.task(
     config,
-    ds,
-    model,
-    normalize,
     sample=sample,
     loss=loss,
-    arrays=arrays,
     # Labelled + unlabelled rows through the clean forward, then 1 + power_iterations perturbed forwards.
-    images_per_step=(b + mu * b) * (2 + iterations),
+    images_per_step=(setup.b + setup.mu * setup.b) * (2 + iterations),
     log_keys=("loss", "sup_loss", "unsup_loss", "lambda_u", "adv_flip_rate", "unlabelled_acc"),
   )
