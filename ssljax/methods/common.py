@@ -349,6 +349,24 @@ def unlabelled_views(fns, keys, images, dtype):
   return [jax.vmap(fn)(k, x) for fn, k in zip(fns, view_keys)]
 
 
+def same_view_sampler(b, mu, view, dtype):
+  """sample(data, key): B labelled and μB unlabelled images (this device's rows of the global batch), every one
+  through the same `view` with its own key, with their labels and hidden labels."""
+
+  def sample(data, key):
+    k_l, k_u = jax.random.split(key)
+    il, keys_l = draw(k_l, b, data["x_l"].shape[0])
+    iu, keys_u = draw(k_u, mu * b, data["x_u"].shape[0])
+    return {
+      "x_l": jax.vmap(view)(keys_l, to_float(data["x_l"][il], dtype)),
+      "y_l": data["y_l"][il],
+      "u": jax.vmap(view)(keys_u, to_float(data["x_u"][iu], dtype)),
+      "y_u": data["y_u"][iu],
+    }
+
+  return sample
+
+
 def labelled_unlabelled_sampler(b, mu, weak, views, dtype, indices=False):
   """sample(data, key) of the classifier methods: B weakly viewed labelled examples ("x_l", "y_l"), μB unlabelled
   examples with one view per entry of `views` ({batch key: augmentation}, independent keys: unlabelled_views), their

@@ -55,16 +55,7 @@ def build(config) -> train.Task:
   b, mu, dtype = config.batch_size, config.mu, common.input_dtype(config)
   epsilon, rampup_steps = float(config.epsilon), int(config.rampup_steps)
 
-  def sample(data, key):
-    k_l, k_u = jax.random.split(key)
-    il, keys_l = common.draw(k_l, b, data["x_l"].shape[0])
-    iu, keys_u = common.draw(k_u, mu * b, data["x_u"].shape[0])
-    return {
-      "x_l": jax.vmap(view)(keys_l, common.to_float(data["x_l"][il], dtype)),
-      "y_l": data["y_l"][il],
-      "u": jax.vmap(view)(keys_u, common.to_float(data["x_u"][iu], dtype)),
-      "y_u": data["y_u"][iu],
-    }
+  sample = common.same_view_sampler(b, mu, view, dtype)
 
   def forward(params, batch_stats, x):
     return common.forward(model, params, batch_stats, normalize(x))

@@ -92,16 +92,7 @@ def build(config) -> train.Task:
       lambda v: jnp.asarray(v, param_dtype if jnp.issubdtype(v.dtype, jnp.floating) else v.dtype), teacher_vars
     )
 
-  def sample(data, key):
-    k_l, k_u = jax.random.split(key)
-    il, keys_l = common.draw(k_l, setup.b, data["x_l"].shape[0])
-    iu, keys_u = common.draw(k_u, setup.mu * setup.b, data["x_u"].shape[0])
-    return {
-      "x_l": jax.vmap(setup.view)(keys_l, common.to_float(data["x_l"][il], setup.dtype)),
-      "y_l": data["y_l"][il],
-      "u": jax.vmap(setup.view)(keys_u, common.to_float(data["x_u"][iu], setup.dtype)),
-      "y_u": data["y_u"][iu],
-    }
+  sample = common.same_view_sampler(setup.b, setup.mu, setup.view, setup.dtype)
 
   def loss(params, state, batch, key):
     del key
