@@ -1,13 +1,15 @@
 r"""Runs every (config, seed, grid point) in its own workdir and tabulates the results.
 
   python -m ssljax.sweep --config fixmatch_digits --config mixmatch_digits --seeds 10,11,12,13,14 \
-      [--set num_labels=10,40] [--set total_steps=500] --out DIR [--jobs 2 --pin] [--metric test_accuracy]
+      [--set num_labels=10,40] [--set total_steps=500] --out DIR [--jobs 2 --pin] [--metric test_accuracy] \
+      [--columns linear_probe_accuracy,knn_accuracy,wall_seconds]
 
 Each run is `ssljax.launch` in a subprocess, in DIR/runs/<config>[,key=value...]/seed<S> (log.txt beside it). A
 finished run is not rerun and an interrupted one resumes from its checkpoints, so the same command continues a
 sweep. Several values for a key make a grid. At the end: DIR/results.csv (one row per run, with every number its
 results.json reports), DIR/results.md (mean ± std and min per config and grid point, best first) and
-DIR/results.png (a dot per seed, a bar per group).
+DIR/results.png (a dot per seed, a bar per group). `--columns` adds a table to results.md with the mean ± std of
+each named result per group, in the order of the command line (accuracies in percent).
 """
 
 import argparse
@@ -218,6 +220,31 @@ def write_markdown(stats, metric, seeds, path, cmd):
     f.write("\n".join(lines) + "\n")
 
 
+def columns_table(table, columns):
+  """Markdown lines: one row per group (first-seen order), the mean ± std of each column over its seeds."""
+  groups = {}
+  for row in table:
+    groups.setdefault(row["group"], []).append(row)
+  lines = ["| config | seeds | " + " | ".join(columns) + " |", "|---" * (len(columns) + 2) + "|"]
+  for group, rs in groups.items():
+    cells = []
+    for key in columns:
+      values = [float(r[key]) for r in rs if key in r]
+      if not values:
+        cells.append("–")
+        continue
+      mean, std = mean_std(values)
+      if "accuracy" in key:
+        cells.append(f"{100 * mean:.1f} ± {100 * std:.1f}")
+      elif abs(mean) >= 100:
+        cells.append(f"{mean:.0f} ± {std:.0f}")
+      else:
+        cells.append(f"{mean:.3g} ± {std:.2g}")
+    seeds = ",".join(str(r["seed"]) for r in rs)
+    lines.append(f"| {group} | {seeds} | " + " | ".join(cells) + " |")
+  return lines
+
+
 def write_plot(stats, metric, path):
   from matplotlib.backends.backend_agg import FigureCanvasAgg
   from matplotlib.figure import Figure
@@ -247,6 +274,7 @@ def main(argv=None):
   ap.add_argument("--jobs", type=int, default=1, help="runs at a time")
   ap.add_argument("--pin", action="store_true", help="pin each run to one core (with --jobs up to the core count)")
   ap.add_argument("--metric", default=None, help="the column to tabulate (default: test_accuracy, else knn_accuracy)")
+  ap.add_argument("--columns", default="", help="comma-separated results for a per-group table of means ± std")
   ap.add_argument("--report_only", action="store_true", help="tabulate what has finished; run nothing")
   args = ap.parse_args(sys.argv[1:] if argv is None else argv)
   try:
@@ -260,11 +288,19 @@ def main(argv=None):
   table = rows(runs)
   os.makedirs(args.out, exist_ok=True)
   write_csv(table, os.path.join(args.out, "results.csv"))
+  columns = [c for c in args.columns.split(",") if c]
   metric = args.metric or next((m for m in ("test_accuracy", "knn_accuracy") if any(m in r for r in table)), None)
+  metric = metric or (columns[0] if columns else None)
+  missing = [c for c in columns if table and not any(c in r for r in table)]
+  if missing:
+    raise SystemExit(f"error: --columns names results no run reports: {', '.join(missing)}")
   if metric:
     stats = summarise(table, metric)
     cmd = "python -m ssljax.sweep " + " ".join(a if " " not in a else repr(a) for a in (argv or sys.argv[1:]))
     write_markdown(stats, metric, seeds, os.path.join(args.out, "results.md"), cmd)
+    if columns:
+      with open(os.path.join(args.out, "results.md"), "a") as f:
+        f.write("\n" + "\n".join(columns_table(table, columns)) + "\n")
     if stats:
       write_plot(stats, metric, os.path.join(args.out, "results.png"))
     with open(os.path.join(args.out, "results.md")) as f:

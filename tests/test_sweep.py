@@ -61,3 +61,20 @@ def test_failed_runs_are_reported(tmp_path):
   proc = sweep("--config", "fixmatch_digits", "--seeds", "0", "--set", "no_such_key=1", "--out", str(tmp_path))
   assert proc.returncode != 0 and "1 of 1 runs failed: fixmatch_digits seed 0" in proc.stderr
   assert "unknown config key" in (tmp_path / "runs" / "fixmatch_digits" / "seed0" / "log.txt").read_text()
+
+
+def test_columns_table(tmp_path):
+  """--columns tabulates the mean ± std of each named result per group; a result no run reports is an error."""
+  from ssljax import sweep as sweep_lib
+
+  for seed, acc in ((10, 0.9), (11, 0.8)):
+    workdir = tmp_path / "runs" / "supervised_digits" / f"seed{seed}"
+    workdir.mkdir(parents=True)
+    (workdir / "results.json").write_text(f'{{"seed": {seed}, "test_accuracy": {acc}, "wall_seconds": {100 + seed}}}')
+  args = ["--config", "supervised_digits", "--seeds", "10,11", "--out", str(tmp_path), "--report_only"]
+  sweep_lib.main([*args, "--columns", "test_accuracy,wall_seconds"])
+  md = (tmp_path / "results.md").read_text()
+  assert "| config | seeds | test_accuracy | wall_seconds |" in md
+  assert "| supervised_digits | 10,11 | 85.0 ± 7.1 | 110 ± 1 |" in md
+  proc = sweep(*args, "--columns", "test_accuracy,no_such_result")
+  assert proc.returncode != 0 and "no run reports: no_such_result" in proc.stderr
