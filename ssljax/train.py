@@ -379,6 +379,7 @@ def _train_and_evaluate(config, workdir, method, eval_only):
     wall = wall_before + time.time() - t_start
     checkpoints.save(done, state, meta={"wall_seconds": wall, "eval_history": history}, force=True)
 
+  unit = task.info.get("step_unit", "images").replace("images", "img")  # what the logged rate counts
   try:
     with _Preemption() as preemption:
       for step in range(start, total):
@@ -397,7 +398,7 @@ def _train_and_evaluate(config, workdir, method, eval_only):
             eta = summary.format_eta((total - done) / rate)
             print(
               f"step {done}/{total} | {_format(scalars, task.log_keys)} | "
-              f"{scalars['images_per_sec']:.0f} img/s | ETA {eta}",
+              f"{scalars['images_per_sec']:.0f} {unit}/s | ETA {eta}",
               flush=True,
             )
             if task.on_log is not None:

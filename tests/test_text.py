@@ -303,7 +303,7 @@ def test_image_datasets_and_text_corpora_do_not_mix():
   assert "text corpus" in one_line(info)
 
 
-def test_your_own_text_files_train_through_the_spine(tmp_path):
+def test_your_own_text_files_train_through_the_spine(tmp_path, capsys):
   rng = np.random.default_rng(0)
   words = {"a.txt": ["river", "boat", "water", "fish"], "b.txt": ["mountain", "snow", "rock", "climb"]}
   for name, vocab in words.items():
@@ -318,3 +318,4 @@ def test_your_own_text_files_train_through_the_spine(tmp_path):
     assert results[key] > 0, key
   assert results["ngram_val_perplexity"] < results["unigram_val_perplexity"]  # words repeat: bigrams help
   assert 0 <= results["linear_probe_accuracy_bow"] <= 1
+  assert " tokens/s | ETA" in capsys.readouterr().out  # the log's rate counts tokens, not images
