@@ -12,4 +12,5 @@ def get_config():
   config.tile_size = 0  # 0: about 85% of the cell
   config.num_permutations = 24
   config.head_hidden_dim = 0  # 0: the concatenated tile features' size
+  config.features = "image"  # the representation evaluated: the encoder on the whole image, or "tiles"
   return config

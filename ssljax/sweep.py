@@ -165,6 +165,10 @@ def rows(runs):
     row.update({k: res[k] for k in ROW_KEYS if k in res})
     # Then every other number the run reports (a pipeline's per-stage accuracies, say), for --metric.
     row.update({k: v for k, v in sorted(res.items()) if k not in row and _is_number(v)})
+    for stage in res.get("stages", []):  # a pipeline stage's pseudo-labels: how many, and how many right
+      for key, value in stage.get("pseudo_labels", {}).items():
+        if key in ("accepted", "accuracy"):
+          row[f"pseudo_labels_{key}_{stage['name']}"] = value
     out.append(row)
   return out
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from ssljax import augment, losses, methods, pictures, train
 from ssljax.errors import ConfigError, UserError
-from ssljax.methods import colorization, denoising, inpainting, jigsaw, reconstruction
+from ssljax.methods import colorization, common, denoising, inpainting, jigsaw, reconstruction, representation
 
 from helpers import assert_picture, read_json, tiny_config
 
@@ -275,6 +275,22 @@ def test_run_writes_results_and_pictures(method, tmp_path):
     assert np.isfinite(out[key]), key
   assert_picture(os.path.join(workdir, "tsne.png"), (300, 300))
   assert_picture(os.path.join(workdir, picture), (8 * 64, 3 * 64))
+
+
+def test_jigsaw_tile_features(tmp_path):
+  """features='tiles': the encoder over the centred tiles in grid order, concatenated."""
+  images = np.random.default_rng(3).random((2, 7, 7, 1)).astype(np.float32)
+  origins = jigsaw.cell_origins(2, 3, (7, 7))
+  got = np.asarray(jigsaw.centred_tiles(jnp.asarray(images), origins, 3, 2))
+  want = np.stack([images[:, y : y + 2, x : x + 2] for y, x in origins], 1)  # offset (3 - 2) // 2 = 0
+  np.testing.assert_array_equal(got, want)
+  config = tiny_config("jigsaw", features="tiles")
+  out = train.train_and_evaluate(config, str(tmp_path / "w"), methods.get("jigsaw"))
+  ds = common.load_split(config)[0]
+  per_tile = representation.check_encoder(common.encoder(config), ds)
+  assert out["features"] == "tiles" and out["feature_dim"] == out["grid"] ** 2 * per_tile
+  for key in REPORT_KEYS:
+    assert 0.0 <= out[key] <= 1.0, key
 
 
 def test_colorization_run_on_photos(tmp_path):

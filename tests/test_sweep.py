@@ -1,6 +1,7 @@
 """ssljax.sweep: every (config, seed, grid point) in its own workdir, resumable, tabulated."""
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -70,11 +71,14 @@ def test_columns_table(tmp_path):
   for seed, acc in ((10, 0.9), (11, 0.8)):
     workdir = tmp_path / "runs" / "supervised_digits" / f"seed{seed}"
     workdir.mkdir(parents=True)
-    (workdir / "results.json").write_text(f'{{"seed": {seed}, "test_accuracy": {acc}, "wall_seconds": {100 + seed}}}')
+    stage = {"name": "round1", "pseudo_labels": {"accepted": 100 * seed, "accuracy": acc, "per_class": [1, 2]}}
+    results = {"seed": seed, "test_accuracy": acc, "wall_seconds": 100 + seed, "stages": [{"name": "round0"}, stage]}
+    (workdir / "results.json").write_text(json.dumps(results))
   args = ["--config", "supervised_digits", "--seeds", "10,11", "--out", str(tmp_path), "--report_only"]
-  sweep_lib.main([*args, "--columns", "test_accuracy,wall_seconds"])
+  columns = "test_accuracy,wall_seconds,pseudo_labels_accepted_round1,pseudo_labels_accuracy_round1"
+  sweep_lib.main([*args, "--columns", columns])
   md = (tmp_path / "results.md").read_text()
-  assert "| config | seeds | test_accuracy | wall_seconds |" in md
-  assert "| supervised_digits | 10,11 | 85.0 ± 7.1 | 110 ± 1 |" in md
+  assert f"| config | seeds | {columns.replace(',', ' | ')} |" in md
+  assert "| supervised_digits | 10,11 | 85.0 ± 7.1 | 110 ± 1 | 1050 ± 71 | 85.0 ± 7.1 |" in md
   proc = sweep(*args, "--columns", "test_accuracy,no_such_result")
   assert proc.returncode != 0 and "no run reports: no_such_result" in proc.stderr

@@ -16,7 +16,9 @@ with its own key and shuffled by a uniformly drawn permutation of the set; the s
 of the batch in one forward (BatchNorm over the global batch of tiles), the tile features are concatenated in the
 shuffled order and an MLP head (Dense → BN → ReLU → Dense) classifies the permutation; cross-entropy.
 
-The representation evaluated is the encoder's output on the whole image, standardised per image as the tiles were.
+The representation evaluated (`features`): 'image', the encoder's output on the whole image, standardised per image
+as the tiles were; or 'tiles', what the jigsaw network itself computes: the encoder over the image's centred tiles in
+grid order, each standardised, concatenated ([grid² · F]). The random-init probe uses the same features.
 results.json adds permutation_accuracy: test images tiled with centred crops, each shuffled by a permutation drawn
 from EVAL_SEED, inference mode; `jigsaw.png` shows, per test image, the shuffled tiles, the tiles put back in the
 predicted order, and the tiles in their true order.
@@ -47,6 +49,7 @@ CHECKS = {
   "tile_size": checks.NON_NEGATIVE_INT,
   "num_permutations": checks.integer(2),
   "head_hidden_dim": checks.NON_NEGATIVE_INT,
+  "features": checks.one_of("image", "tiles"),
 }
 
 
@@ -176,8 +179,12 @@ def build(config) -> train.Task:
   init = lambda key: model.init(key, jnp.zeros((1, n_tiles, tile, tile, channels), in_dtype), train=False)
 
   def features(variables, images):
-    x = augment.standardize_image(common.to_float(images, in_dtype))
-    return encoder.apply(representation.encoder_variables(variables), x, train=False)
+    x = common.to_float(images, in_dtype)
+    if config.features == "image":
+      return encoder.apply(representation.encoder_variables(variables), augment.standardize_image(x), train=False)
+    tiles = augment.standardize_image(centred_tiles(x, origins, cell, tile))
+    f = encoder.apply(representation.encoder_variables(variables), tiles.reshape((-1,) + tiles.shape[2:]), train=False)
+    return f.reshape(x.shape[0], n_tiles * f.shape[-1])
 
   def logits_fn(variables, tiles):
     return model.apply(variables, augment.standardize_image(common.to_float(tiles, in_dtype)), train=False)
@@ -203,7 +210,8 @@ def build(config) -> train.Task:
   info = {
     "num_classes": ds.num_classes,
     "model": config.model,
-    "feature_dim": feature_dim,
+    "feature_dim": feature_dim * (n_tiles if config.features == "tiles" else 1),
+    "features": config.features,
     "grid": grid,
     "tile_size": tile,
     "num_permutations": len(perms),
@@ -220,6 +228,12 @@ def build(config) -> train.Task:
     log_keys=("loss", "permutation_acc"),
     info=info,
   )
+
+
+def centred_tiles(images, origins, cell, tile):
+  """[B, T, t, t, C]: each image's tiles in grid order, each centred in its cell."""
+  centred = jnp.full((len(origins), 2), (cell - tile) // 2, jnp.int32)
+  return jax.vmap(lambda image: cut(image, centred, origins, tile))(images)
 
 
 def test_puzzles(images, perms, origins, cell, tile):
