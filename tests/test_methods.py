@@ -59,9 +59,18 @@ def assert_state_moved(before, after):
   assert any(moved), "no parameter changed: a step that does nothing would match trivially"
 
 
+# Adam-type optimisers give every parameter an update of about lr whatever its gradient's size, so the update carries
+# the gradient's relative rounding error. Jigsaw's encoder ends in a BatchNorm whose features a shift-invariant head
+# (Dense, then BatchNorm) reads: its bias gradient nearly cancels, its relative error between 1 and 4 devices reaches
+# ~1e-9, and under AdamW that error lands in the parameter itself. SGD keeps it at the gradient's scale; the
+# optimiser is elementwise on replicated state (no collective), and AdamW's 1 == 4 is tested by the methods whose
+# configs use it (inpainting, denoising, deblurring, the text tasks).
+EXACT_OVERRIDES = {"jigsaw": {"optimizer": "sgd", "lr": 0.1}}
+
+
 def tiny_exact(method, **overrides):
   """The float64 tiny config both tests below use: the same programs, so the second test hits the compile cache."""
-  return tiny_config(method, dtype="float64", **overrides)
+  return tiny_config(method, dtype="float64", **{**EXACT_OVERRIDES.get(method, {}), **overrides})
 
 
 @pytest.mark.parametrize("method", METHODS)
