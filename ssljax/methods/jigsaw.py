@@ -238,8 +238,7 @@ def centred_tiles(images, origins, cell, tile):
 
 def test_puzzles(images, perms, origins, cell, tile):
   """Host: the test images' centred tiles, each image shuffled by a permutation index drawn from EVAL_SEED."""
-  offset = (cell - tile) // 2
-  tiles = np.stack([images[:, y + offset : y + offset + tile, x + offset : x + offset + tile] for y, x in origins], 1)
+  tiles = np.asarray(centred_tiles(images, origins, cell, tile))
   labels = np.random.default_rng(EVAL_SEED).integers(0, len(perms), len(images))
   return np.ascontiguousarray(tiles[np.arange(len(images))[:, None], perms[labels]]), labels
 
