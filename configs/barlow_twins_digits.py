@@ -1,4 +1,4 @@
-r"""Barlow Twins on digits (CNN and views of configs/simclr_digits.py, 1000 steps of 128) + representation evaluation.
+r"""Barlow Twins on digits (CNN and views of configs/simclr_digits.py, 2000 steps of 256) + representation evaluation.
 
 python launch.py --config configs/barlow_twins_digits.py --workdir /tmp/barlow_twins_digits
 """

@@ -1,4 +1,4 @@
-r"""BYOL on digits (the CNN and views of configs/simclr_digits.py, 1000 steps of 128) + representation evaluation.
+r"""BYOL on digits (the CNN and views of configs/simclr_digits.py, 2000 steps of 256) + representation evaluation.
 
 python launch.py --config configs/byol_digits.py --workdir /tmp/byol_digits
 """

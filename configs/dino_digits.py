@@ -1,4 +1,4 @@
-r"""DINO on digits (the CNN and views of configs/simclr_digits.py, 1000 steps of 128) + representation evaluation.
+r"""DINO on digits (the CNN and views of configs/simclr_digits.py, 2000 steps of 256) + representation evaluation.
 
 python launch.py --config configs/dino_digits.py --workdir /tmp/dino_digits
 """

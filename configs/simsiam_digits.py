@@ -1,4 +1,4 @@
-r"""SimSiam on digits (the CNN and views of configs/simclr_digits.py, 1000 steps of 128) + representation evaluation.
+r"""SimSiam on digits (the CNN and views of configs/simclr_digits.py, 2000 steps of 256) + representation evaluation.
 
 python launch.py --config configs/simsiam_digits.py --workdir /tmp/simsiam_digits
 """

@@ -1,4 +1,4 @@
-r"""SwAV on digits (the CNN and views of configs/simclr_digits.py, 1000 steps of 128) + representation evaluation.
+r"""SwAV on digits (the CNN and views of configs/simclr_digits.py, 2000 steps of 256) + representation evaluation.
 
 python launch.py --config configs/swav_digits.py --workdir /tmp/swav_digits
 """
@@ -12,7 +12,7 @@ def get_config():
   config.sinkhorn_epsilon = 0.05
   config.sinkhorn_iterations = 3
   config.num_prototypes = 100
-  config.freeze_prototypes_steps = 50  # about 4 epochs of the 1,437 train images
+  config.freeze_prototypes_steps = 50  # about 9 epochs of the 1,437 train images
   config.queue_size = 0  # off: a batch of 256 is ample for 100 prototypes
   config.queue_start_step = 0
   config.proj_dim = 64

@@ -170,15 +170,15 @@ def text(method, **overrides) -> ml_collections.ConfigDict:
 
 def ssl_digits(method, **overrides) -> ml_collections.ConfigDict:
   """The digits pre-training recipe of the joint-embedding methods: the CNN of configs/simclr_digits.py (64-d
-  features), affine views, 1000 steps of 128 with LARS, 100 warm-up steps then cosine; configs add their knobs."""
+  features), affine views, 2000 steps of 256 with LARS, 100 warm-up steps then cosine; configs add their knobs."""
   config = common(
     method=method,
     dataset="digits",
     model="cnn",
     num_labels=40,
-    total_steps=1000,
-    batch_size=128,
-    eval_every=500,
+    total_steps=2000,
+    batch_size=256,
+    eval_every=1000,
     checkpoint_every=250,
     optimizer="lars",
     schedule="warmup_cosine",
