@@ -9,7 +9,9 @@ finished run is not rerun and an interrupted one resumes from its checkpoints, s
 sweep. Several values for a key make a grid. At the end: DIR/results.csv (one row per run, with every number its
 results.json reports), DIR/results.md (mean ± std and min per config and grid point, best first) and
 DIR/results.png (a dot per seed, a bar per group). `--columns` adds a table to results.md with the mean ± std of
-each named result per group, in the order of the command line (accuracies in percent).
+each named result per group, in the order of the command line (accuracies in percent). A column `train.<tag>` is
+a training-log scalar (a method's health signal: mask_rate, pseudo_label_acc, threshold_min, ...): its mean over
+the last quarter of the run's logged steps, read from the run's TensorBoard events.
 """
 
 import argparse
@@ -22,7 +24,7 @@ import subprocess
 import sys
 import time
 
-from ssljax import launch
+from ssljax import launch, summary
 
 ROW_KEYS = (
   "method",
@@ -155,7 +157,23 @@ def execute(runs, jobs: int, pin: bool):
   return failed
 
 
-def rows(runs):
+TRAIN_PREFIX = "train."
+TRAIN_TAIL = 0.25  # train.<tag> averages the last quarter of the logged steps: the end of training, not one batch
+
+
+def training_signals(workdir, tags):
+  """{train.<tag>: mean of the logged <tag> over the last TRAIN_TAIL of the run's steps} for the tags it logged."""
+  scalars = summary.read_scalars(workdir)
+  out = {}
+  for tag in tags:
+    if tag in scalars:
+      steps, values = scalars[tag]
+      tail = [v for s, v in zip(steps, values) if s > (1 - TRAIN_TAIL) * steps[-1]]
+      out[TRAIN_PREFIX + tag] = sum(tail) / len(tail)
+  return out
+
+
+def rows(runs, train_tags=()):
   out = []
   for run in runs:
     res = results_of(run)
@@ -169,6 +187,8 @@ def rows(runs):
       for key, value in stage.get("pseudo_labels", {}).items():
         if key in ("accepted", "accuracy"):
           row[f"pseudo_labels_{key}_{stage['name']}"] = value
+    if train_tags:
+      row.update(training_signals(run["workdir"], train_tags))
     out.append(row)
   return out
 
@@ -278,7 +298,9 @@ def main(argv=None):
   ap.add_argument("--jobs", type=int, default=1, help="runs at a time")
   ap.add_argument("--pin", action="store_true", help="pin each run to one core (with --jobs up to the core count)")
   ap.add_argument("--metric", default=None, help="the column to tabulate (default: test_accuracy, else knn_accuracy)")
-  ap.add_argument("--columns", default="", help="comma-separated results for a per-group table of means ± std")
+  ap.add_argument(
+    "--columns", default="", help="comma-separated results (or train.<tag>) for a per-group table of means ± std"
+  )
   ap.add_argument("--report_only", action="store_true", help="tabulate what has finished; run nothing")
   args = ap.parse_args(sys.argv[1:] if argv is None else argv)
   try:
@@ -289,10 +311,11 @@ def main(argv=None):
     raise SystemExit(f"error: --jobs must be >= 1, got {args.jobs}")
   runs = plan(args.config, seeds, parse_sets(args.set), args.out)
   failed = [] if args.report_only else execute(runs, args.jobs, args.pin)
-  table = rows(runs)
+  columns = [c for c in args.columns.split(",") if c]
+  train_tags = [c[len(TRAIN_PREFIX) :] for c in [*columns, args.metric or ""] if c.startswith(TRAIN_PREFIX)]
+  table = rows(runs, train_tags)
   os.makedirs(args.out, exist_ok=True)
   write_csv(table, os.path.join(args.out, "results.csv"))
-  columns = [c for c in args.columns.split(",") if c]
   metric = args.metric or next((m for m in ("test_accuracy", "knn_accuracy") if any(m in r for r in table)), None)
   metric = metric or (columns[0] if columns else None)
   missing = [c for c in columns if table and not any(c in r for r in table)]

@@ -82,3 +82,26 @@ def test_columns_table(tmp_path):
   assert "| supervised_digits | 10,11 | 85.0 ± 7.1 | 110 ± 1 | 1050 ± 71 | 85.0 ± 7.1 |" in md
   proc = sweep(*args, "--columns", "test_accuracy,no_such_result")
   assert proc.returncode != 0 and "no run reports: no_such_result" in proc.stderr
+
+
+def test_train_columns_average_the_end_of_the_training_log(tmp_path):
+  """train.<tag> is the mean of a logged training scalar over the last quarter of the run's logged steps."""
+  from ssljax import summary
+  from ssljax import sweep as sweep_lib
+
+  for seed, offset in ((0, 0.0), (1, 0.5)):
+    workdir = tmp_path / "runs" / "fixmatch_digits" / f"seed{seed}"
+    workdir.mkdir(parents=True)
+    (workdir / "results.json").write_text(json.dumps({"seed": seed, "test_accuracy": 0.5}))
+    writer = summary.ScalarWriter(str(workdir))
+    for step in range(10, 110, 10):  # mask_rate = step / 100 + offset; steps 80, 90, 100 are the last quarter
+      writer.write(step, {"mask_rate": step / 100 + offset, "loss": 1.0})
+    writer.close()
+  args = ["--config", "fixmatch_digits", "--seeds", "0,1", "--out", str(tmp_path), "--report_only"]
+  sweep_lib.main([*args, "--columns", "test_accuracy,train.mask_rate"])
+  with open(tmp_path / "results.csv") as f:
+    rows = list(csv.DictReader(f))
+  np.testing.assert_allclose([float(r["train.mask_rate"]) for r in rows], [0.9, 1.4], rtol=1e-6)
+  assert "| fixmatch_digits | 0,1 | 50.0 ± 0.0 | 1.15 ± 0.35 |" in (tmp_path / "results.md").read_text()
+  proc = sweep(*args, "--columns", "train.no_such_tag")
+  assert proc.returncode != 0 and "no run reports: train.no_such_tag" in proc.stderr
