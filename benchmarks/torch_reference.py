@@ -6,9 +6,9 @@ r"""PyTorch reference train steps for `benchmarks/train_step.py`: the same model
 
 glibc's mmap threshold off nearly doubles PyTorch eager on these CPUs (it does nothing for JAX). Synthetic random data,
 no downloads. The last line printed is one JSON object: images_per_s counts every image forwarded (64 + 2·μ·64 for
-FixMatch; B + 2·K·B for MixMatch, the guesses forward-only; 2 views × B for SimCLR; for BYOL 2·B through the online
-network and 2·B through the target, forward-only), achieved_gflop_s counts 3× the forward FLOPs of trained images
-and 1× of forward-only ones (torch.utils.flop_counter).
+FixMatch; B + 2·K·B for MixMatch, the guesses forward-only; 2 views × B for SimCLR and for BYOL, as ssljax's
+Task.images_per_step counts them), achieved_gflop_s counts 3× the forward FLOPs of trained images and 1× of
+forward-only passes (MixMatch's guesses, BYOL's target forward of both views; torch.utils.flop_counter).
 
 Models: WRN-28-2 as FixMatch/MixMatch's CIFAR network (pre-activation units, leaky ReLU 0.1, BN momentum 0.001 in
 PyTorch's convention, i.e. running ← 0.999·running + 0.001·batch, convs without bias, final BN + leaky ReLU + global
@@ -298,7 +298,7 @@ def build_byol(args, g):
 
   online_flops = forward_flops_per_image(nn.Sequential(online, predictor))
   target_flops = forward_flops_per_image(target)
-  return online, step, 4 * b, 2 * b * (3 * online_flops + target_flops), f"byol_r18_B{b}x2"
+  return online, step, 2 * b, 2 * b * (3 * online_flops + target_flops), f"byol_r18_B{b}x2"
 
 
 BUILDERS = {"fixmatch": build_fixmatch, "mixmatch": build_mixmatch, "simclr": build_simclr, "byol": build_byol}

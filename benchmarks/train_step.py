@@ -194,7 +194,7 @@ def torch_command(config, compile_: bool):
     "--warmup",
     str(_TORCH_WARMUP.value),
     "--threads",
-    str(os.cpu_count()),
+    str(len(os.sched_getaffinity(0))),  # the cores this process may use: a pinned run pins PyTorch alike
   ]
   if config.method == "fixmatch":
     cmd += ["--mu", str(config.mu)]
@@ -395,7 +395,8 @@ def main(argv):
   unit = task.info.get("step_unit", "images")  # what images_per_step counts: images, or tokens for text
   fwd_gflop = FWD_GFLOP_32.get(config.get("model")) if shape == (32, 32, 3) else None
   flops_source = (
-    "3 x forward GFLOP/image of benchmarks/torch_reference.py's models (1 x for MixMatch's guess views)"
+    "3 x forward GFLOP/image of benchmarks/torch_reference.py's models "
+    "(1 x for MixMatch's guess views and a momentum network's forwards)"
     if fwd_gflop
     else "XLA cost_analysis of the compiled step (x num_devices)"
   )
@@ -426,12 +427,14 @@ def main(argv):
       "cpu_per_wall": round(statistics.median(t.cpu_per_wall), 2),
     }
 
-  # Forward+backward ≈ 3 forwards per image; MixMatch's K·B label-guess views are forward-only.
+  # Forward+backward ≈ 3 forwards per image; MixMatch's K·B label-guess views are forward-only, and a momentum
+  # network (BYOL's target, MoCo's key encoder) forwards every view once more without a backward.
   guess_only = config.batch_size * config.num_augment if config.method == "mixmatch" else 0
+  momentum_forwards = ips if config.method in ("byol", "moco") else 0
 
   def gflop_s(step_s, name):
     if fwd_gflop:
-      return fwd_gflop * (3 * (ips - guess_only) + guess_only) / step_s
+      return fwd_gflop * (3 * (ips - guess_only) + guess_only + momentum_forwards) / step_s
     flops = compile_info[name]["xla_flops"]
     return flops * mesh.size / 1e9 / step_s if flops else None
 
