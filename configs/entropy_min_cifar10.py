@@ -15,12 +15,8 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.fixmatch_paper(method="entropy_min", dataset="cifar10", num_labels=40)
+  config = config_base.usb_mu1("entropy_min")
   del config.threshold
   del config.lambda_u
-  config.mu = 1
   config.entropy_weight = 0.06
-  config.rampup_steps = int(0.4 * config.total_steps)
-  config.rampup_shape = "linear"
-  config.view = "weak"
   return config

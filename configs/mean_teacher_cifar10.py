@@ -13,12 +13,8 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.fixmatch_paper(method="mean_teacher", dataset="cifar10", num_labels=40)
+  config = config_base.usb_mu1("mean_teacher")
   del config.threshold
-  config.mu = 1
   config.lambda_u = 50.0
-  config.rampup_steps = int(0.4 * config.total_steps)
-  config.rampup_shape = "linear"
   config.teacher_decay = 0.999
-  config.view = "weak"
   return config

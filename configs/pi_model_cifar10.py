@@ -13,11 +13,7 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.fixmatch_paper(method="pi_model", dataset="cifar10", num_labels=40)
+  config = config_base.usb_mu1("pi_model")
   del config.threshold
-  config.mu = 1
   config.lambda_u = 10.0
-  config.rampup_steps = int(0.4 * config.total_steps)
-  config.rampup_shape = "linear"
-  config.view = "weak"
   return config

@@ -13,11 +13,7 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.fixmatch_paper(method="pseudo_label", dataset="cifar10", num_labels=40)
-  config.mu = 1
+  config = config_base.usb_mu1("pseudo_label")
   config.threshold = 0.95
   config.lambda_u = 1.0
-  config.rampup_steps = int(0.4 * config.total_steps)
-  config.rampup_shape = "linear"
-  config.view = "weak"
   return config

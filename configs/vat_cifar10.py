@@ -14,15 +14,11 @@ from ssljax import config_base
 
 
 def get_config():
-  config = config_base.fixmatch_paper(method="vat", dataset="cifar10", num_labels=40)
+  config = config_base.usb_mu1("vat")
   del config.threshold
-  config.mu = 1
   config.lambda_u = 1.0
-  config.rampup_steps = int(0.4 * config.total_steps)
-  config.rampup_shape = "linear"
   config.vat_eps = 6.0
   config.vat_xi = 1e-6
   config.power_iterations = 1
   config.entropy_weight = 0.06
-  config.view = "weak"
   return config

@@ -70,6 +70,19 @@ def fixmatch_paper(**overrides) -> ml_collections.ConfigDict:
   return config
 
 
+def usb_mu1(method, **overrides) -> ml_collections.ConfigDict:
+  """USB's classic-CV recipe for the μ = 1 methods on CIFAR-10 with 40 labels (Π-model, Mean Teacher,
+  Pseudo-Label, VAT, entropy minimisation): fixmatch_paper's network and optimiser, one unlabelled image per
+  labelled one, the unlabelled weight ramped up linearly over the first 40% of steps, weak views."""
+  config = fixmatch_paper(method=method, dataset="cifar10", num_labels=40)
+  config.mu = 1
+  config.rampup_steps = int(0.4 * config.total_steps)
+  config.rampup_shape = "linear"
+  config.view = "weak"
+  config.update(overrides)
+  return config
+
+
 def classifier_digits(method, **overrides) -> ml_collections.ConfigDict:
   """FixMatch's digits recipe for a classifier method: the CNN (width 16), 1500 steps of 64 labelled images, SGD
   with EMA 0.999 and the digits augmentations; configs add their own knobs."""
