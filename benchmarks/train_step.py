@@ -427,14 +427,12 @@ def main(argv):
       "cpu_per_wall": round(statistics.median(t.cpu_per_wall), 2),
     }
 
-  # Forward+backward ≈ 3 forwards per image; MixMatch's K·B label-guess views are forward-only, and a momentum
-  # network (BYOL's target, MoCo's key encoder) forwards every view once more without a backward.
-  guess_only = config.batch_size * config.num_augment if config.method == "mixmatch" else 0
-  momentum_forwards = ips if config.method in ("byol", "moco") else 0
+  # Forward+backward ≈ 3 forwards per image; the Task says which forwards have no backward (label guesses,
+  # momentum networks, teachers).
 
   def gflop_s(step_s, name):
     if fwd_gflop:
-      return fwd_gflop * (3 * (ips - guess_only) + guess_only + momentum_forwards) / step_s
+      return fwd_gflop * task.flop_images / step_s
     flops = compile_info[name]["xla_flops"]
     return flops * mesh.size / 1e9 / step_s if flops else None
 

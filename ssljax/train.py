@@ -82,6 +82,11 @@ class Task:
   after_update(state) -> state: per-device, after the optimiser step (momentum targets and the like).
   on_log(step, scalars) -> None: host-side, on the main process at every log step, with the logged scalars (a
     collapse alarm, say); it must not dispatch device computations.
+  images_per_step: every image the step forwards that the method counts as its work (throughput figures).
+  backward_images: those of them that also go through a backward pass (None: all of images_per_step).
+  forward_only_images: forwards per step without a backward (label guesses, a momentum network's or a teacher's
+    views), counted in images_per_step or not; with backward_images it gives the step's model FLOPs,
+    forward FLOPs per image x (3 backward_images + forward_only_images).
   """
 
   init: Callable[[jax.Array], dict]
@@ -96,6 +101,14 @@ class Task:
   on_log: Callable[[int, dict], None] | None = None
   log_keys: tuple = ("loss",)
   info: dict = dataclasses.field(default_factory=dict)
+  backward_images: int | None = None
+  forward_only_images: int = 0
+
+  @property
+  def flop_images(self) -> int:
+    """Forward-equivalents per step: 3 per image with a backward, 1 per forward-only image."""
+    backward = self.images_per_step if self.backward_images is None else self.backward_images
+    return 3 * backward + self.forward_only_images
 
 
 def check_config(config, method):

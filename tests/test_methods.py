@@ -151,3 +151,23 @@ def test_method_declares_checks_and_its_digits_config_passes_them(method):
   for key, check in module.CHECKS.items():
     assert isinstance(check, checks.Check), key
   train.check_config(tiny_config(method), module)
+
+
+def test_tasks_say_which_forwards_have_no_backward():
+  """The step's model FLOPs (benchmarks/train_step.py) come from the Task's own counts, not from method names."""
+  counts = {}
+  for method in ("fixmatch", "mixmatch", "mean_teacher", "byol"):
+    config = tiny_config(method)
+    task = methods.get(method).build(config)
+    counts[method] = (config, task)
+  config, task = counts["fixmatch"]
+  b, mu = config.batch_size, config.mu
+  assert task.images_per_step == b * (1 + 2 * mu) and task.flop_images == 3 * task.images_per_step
+  config, task = counts["mixmatch"]
+  b, k = config.batch_size, config.num_augment
+  assert task.images_per_step == b * (1 + 2 * k) and task.flop_images == 3 * b * (1 + k) + b * k
+  config, task = counts["mean_teacher"]
+  b, mu = config.batch_size, config.mu
+  assert task.images_per_step == b * (1 + 2 * mu) and task.flop_images == 3 * b * (1 + mu) + b * mu
+  config, task = counts["byol"]
+  assert task.images_per_step == 2 * config.batch_size and task.flop_images == 4 * task.images_per_step

@@ -76,6 +76,7 @@ def build(config) -> train.Task:
     collapse_hint="for BYOL usually a target that follows too fast (config.base_tau too low) or too high a config.lr",
     loss=loss,
     log_keys=("loss", "tau"),
+    forward_only_images=2 * config.batch_size,  # the target network on both views
     init_method_state=target_of,
     after_update=lambda state: update_target(state, total, base_tau, final_tau),
   )

@@ -135,6 +135,7 @@ def build(config) -> train.Task:
     ),
     loss=loss,
     log_keys=("loss", "teacher_temp", "tau"),
+    forward_only_images=2 * config.batch_size,  # the teacher on the two global views
     info={"num_local_crops": num_local},
     init_method_state=init_method_state,
     after_update=after_update,

@@ -128,6 +128,7 @@ def build(config) -> train.Task:
     loss=loss,
     init_method_state=init_method_state,
     images_per_step=setup.b * (1 + setup.mu),
+    forward_only_images=setup.b * (1 + setup.mu),  # the teacher on the same rows (counted as the student's network)
     log_keys=("loss", "sup_loss", "kd_loss", "teacher_agreement", "teacher_acc_u"),
     info=info,
   )

@@ -75,5 +75,7 @@ def build(config) -> train.Task:
     after_update=after_update,
     # Student: labelled + μB unlabelled (forward + backward); teacher: μB (forward only).
     images_per_step=setup.b * (1 + 2 * setup.mu),
+    backward_images=setup.b * (1 + setup.mu),
+    forward_only_images=setup.b * setup.mu,
     log_keys=("loss", "sup_loss", "unsup_loss", "lambda_u", "teacher_acc"),
   )

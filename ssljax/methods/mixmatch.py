@@ -126,5 +126,7 @@ def build(config) -> train.Task:
     init_method_state=init_method_state,
     # Images forwarded per step: K·B guessed views (forward only), (1+K)·B mixed rows (forward + backward).
     images_per_step=setup.b * (1 + 2 * num_views),
+    backward_images=setup.b * (1 + num_views),
+    forward_only_images=setup.b * num_views,
     log_keys=("loss", "sup_loss", "unsup_loss", "lambda_u", "guess_acc"),
   )

@@ -108,6 +108,7 @@ def build(config) -> train.Task:
     collapse_hint="for MoCo usually a temperature too high or a key encoder that follows too fast (config.base_tau)",
     loss=loss,
     log_keys=("loss", "contrast_acc", "tau"),
+    forward_only_images=2 * config.batch_size,  # the key encoder on both views
     init_method_state=init_method_state,
     after_update=after_update,
   )

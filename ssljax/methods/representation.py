@@ -265,6 +265,7 @@ def ssl_task(
   arrays: dict,
   images_per_step: int,
   log_keys: tuple,
+  forward_only_images: int = 0,
   info: dict,
   init_method_state: Callable | None = None,
   after_update: Callable | None = None,
@@ -311,6 +312,7 @@ def ssl_task(
     tx=tx if tx is not None else optim.make(config),
     arrays=arrays,
     images_per_step=images_per_step,
+    forward_only_images=forward_only_images,
     evaluate=representation_eval(
       features, ds, labelled, init, config.seed, extra=extra, probe_of=lambda s: s.method_state["probe"]["params"]
     ),
