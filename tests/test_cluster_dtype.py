@@ -49,3 +49,38 @@ def test_x64_is_scoped_to_the_fit(data):
   assert jax.config.jax_enable_x64 == before
   if not before:
     assert jnp.zeros(2).dtype == jnp.float32
+
+
+@pytest.mark.parametrize('n_on_ties', [0, 10, 200])
+def test_float64_labels_from_float32_distances_are_the_float64_ones(n_on_ties):
+  """k-means' float64 assignment ranks centres in float32 and recomputes in float64 only the rows its error bound
+  cannot decide: the labels must be those of the float64 block. Ties are exact by construction (a duplicated centre;
+  points on it), so either computation breaks them by the lowest index; 30 rows lie 1e-9 from a bisector (float32
+  cannot rank them; float64 rounding, 1e-16, cannot flip them); the other rows are random, far from ties. 0 or 10
+  tied rows take the gathered recomputation, 200 the whole-chunk one."""
+  from ssljax.cluster import kmeans
+
+  rng = np.random.RandomState(n_on_ties)
+  n, d, k = 1024, 16, 17
+  x = rng.randn(n, d) / 4
+  c = x[rng.choice(n, k, replace=False)].copy()
+  c[5] = c[2]
+  x[:n_on_ties] = c[2]
+  # 30 rows 1e-9 off the bisector of two close centres: float64 tells them apart, float32 cannot.
+  e = rng.randn(d)
+  e /= np.linalg.norm(e)
+  c[7] = c[3] + 0.01 * e
+  v = rng.randn(30, d) * 1e-3
+  v -= np.outer(v @ e, e)
+  x[n_on_ties : n_on_ties + 30] = (c[3] + c[7]) / 2 + v + 1e-9 * rng.choice([-1, 1], (30, 1)) * e
+  c2, cn = -2 * c, np.sum(c * c, 1)
+  with jax.enable_x64(True):
+    block = jnp.dot(c2, x.T, precision=jax.lax.Precision.HIGHEST) + cn[:, None]
+    _, want = kmeans.argmin0(block)
+    dmin, got = jax.jit(kmeans._assign_f64)(x, c2, cn)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    assert dmin.dtype == jnp.float64
+    np.testing.assert_allclose(np.asarray(dmin), np.min(np.asarray(block), 0), rtol=0, atol=1e-14)
+  assert np.sum(np.asarray(want) == 5) == 0  # the duplicate never wins a tie
+  near = np.asarray(want)[n_on_ties : n_on_ties + 30]
+  assert set(near) == {3, 7}  # the rows really sit between the two centres
