@@ -84,3 +84,25 @@ def test_float64_labels_from_float32_distances_are_the_float64_ones(n_on_ties):
   assert np.sum(np.asarray(want) == 5) == 0  # the duplicate never wins a tie
   near = np.asarray(want)[n_on_ties : n_on_ties + 30]
   assert set(near) == {3, 7}  # the rows really sit between the two centres
+
+
+def test_float64_knn_from_float32_distances_is_the_float64_knn():
+  """The float64 kNN ranks in float32 and finishes on float64 candidates only where its error bound proves them
+  complete. Checked against numpy's float64 distances (stable argsort: ties to the lowest index) on random points
+  (far from ties), exact ties (duplicated points) and, around the first query, 30 points at radii 0.5 + i 1e-10
+  listed farthest first: float32 cannot rank them, and taking its lowest-index candidates would miss the true
+  nearest, so that query needs the float64 fallback."""
+  from ssljax.cluster import label_propagation as lp
+
+  rng = np.random.RandomState(0)
+  x = rng.randn(600, 8)
+  x[100:110] = x[:10]  # exact duplicates
+  e = rng.randn(30, 8)
+  e /= np.linalg.norm(e, axis=1, keepdims=True)
+  x[200:230] = x[0] + (0.5 + np.arange(30)[::-1, None] * 1e-10) * e
+  k = 7
+  got = lp.knn(x, x, k)
+  dist = np.sum((x[:, None, :] - x[None, :, :]) ** 2, axis=-1)
+  want = np.argsort(dist, axis=1, kind='stable')[:, :k]
+  np.testing.assert_array_equal(got, want)
+  assert set(want[0]) >= {0, 100} and set(want[0][2:]) <= set(range(200, 230))

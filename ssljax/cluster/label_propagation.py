@@ -15,7 +15,8 @@ sum |F - F_prev| < tol or after max_iter; the rows of F are then normalised.
 Distances are computed on data centred and divided by a power of two s
 (exact; gamma becomes gamma s^2), so that they neither overflow nor underflow
 whatever the data's units. float64 data are fitted in float64, anything else
-in float32.
+in float32; the float64 kNN ranks candidates in float32 under an error bound and
+finishes in float64 (the same neighbours; _f64_by_f32).
 """
 
 import functools
@@ -89,6 +90,40 @@ def _topk_smallest_blocked(d, k, block):
   return v, jnp.take_along_axis(col.reshape(q, k * block), j, axis=1)
 
 
+def _f64_by_f32(exact, select, p2, pn, k):
+  """The float64 kNN of a query chunk from float32 distances, exactly where an error bound allows it.
+
+  The rounding of q, p and ||p||^2 to float32 and the D-term dot move ||p||^2 - 2 q.p by less than
+  E = g (||q|| max||p2|| + max||p||^2), g = 2 (D + 4) 2^-24, plus D 2^-120 below float32's normal range (the
+  argument of kmeans._assign_f64). Take the c = k + 4 float32-nearest candidates: when the c-th is more than 2E
+  beyond the k-th, every other point is further in float64 than the k candidates below it, so the k nearest are
+  among the candidates, ranked by their float64 distances (ties to the lowest index). Otherwise the chunk is
+  done in float64 throughout (`exact`).
+  """
+  f32 = jnp.float32
+  m, d = p2.shape
+  c = min(k + 4, m)
+  finite = jnp.isfinite(pn)
+  pnmax = jnp.max(jnp.where(finite, pn, 0.0))
+  p2max = jnp.sqrt(jnp.max(jnp.where(finite, jnp.sum(p2 * p2, axis=1), 0.0)))
+  p2_32, pn32 = p2.astype(f32), pn.astype(f32)
+  g = (d + 4) * 2.0**-23
+
+  def one(qc):
+    d32 = jnp.dot(qc.astype(f32), p2_32.T, precision=_HI) + pn32[None]
+    v, cand = select(d32, c)
+    bound = g * (jnp.sqrt(jnp.sum(qc * qc, axis=1)) * p2max + pnmax) + d * 2.0**-120
+    ok = jnp.all(v[:, c - 1].astype(qc.dtype) > v[:, k - 1].astype(qc.dtype) + 2 * bound)
+
+    def from_candidates():
+      vals = jnp.einsum('qd,qcd->qc', qc, p2[cand], precision=_HI) + pn[cand]
+      return _sort_smallest(vals, cand, k)[1]
+
+    return lax.cond(ok, from_candidates, lambda: exact(qc))
+
+  return one
+
+
 @functools.partial(jax.jit, static_argnames=('k', 'chunk', 'block'))
 def _knn(queries, points, valid, *, k, chunk, block):
   m = points.shape[0]
@@ -99,11 +134,17 @@ def _knn(queries, points, valid, *, k, chunk, block):
   pts = jnp.concatenate([points, jnp.zeros((pad, points.shape[1]), dt)])
   p2 = -2.0 * pts
 
+  def select(d, k):
+    if block > 1 and k * block < d.shape[1]:
+      return _topk_smallest_blocked(d, k, block)
+    return smallest_k(d, k)
+
   def one(qc):
     d = jnp.dot(qc, p2.T, precision=_HI) + pn[None]  # ||p||^2 - 2 q.p
-    if block > 1 and k * block < m:
-      return _topk_smallest_blocked(d, k, block)[1]
-    return smallest_k(d, k)[1]
+    return select(d, k)[1]
+
+  if dt == jnp.float64 and k < points.shape[0]:
+    one = _f64_by_f32(one, select, p2, pn, k)
 
   n = queries.shape[0]
   qpad = (-n) % chunk
