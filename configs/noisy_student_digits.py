@@ -16,6 +16,7 @@ def get_config():
   config.pseudo_threshold = 0.5  # keep pseudo-labels at least this confident
   config.per_class = 0  # at most this many per class, most confident first (0: no limit)
   config.soft = True  # the teacher's probabilities as targets (else its argmax)
+  config.width_growth = 1.0  # student r is width_growth**r times as wide as the first teacher
   config.teacher_workdir = ""  # the first teacher: a finished run, or
   config.teacher_config = ""  # a config trained as stage 0, or (both '') this recipe on the labels alone
   return config

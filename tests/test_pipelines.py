@@ -199,6 +199,16 @@ def test_noisy_student_trains_students_on_soft_pseudo_labels(tmp_path):
   assert jobs.run(config, str(tmp_path)) == results  # finished: read back, nothing trained
 
 
+def test_noisy_student_students_grow_by_width_growth():
+  from ssljax.pipelines import noisy_student
+
+  config = tiny_pipeline("noisy_student", width_growth=1.5)
+  width = config.model_kwargs.width
+  assert noisy_student.student_config(config).model_kwargs.width == width
+  assert noisy_student.student_config(config, 2).model_kwargs.width == round(width * 2.25)
+  assert "width_growth" not in noisy_student.student_config(config, 1)
+
+
 def test_co_training_networks_label_data_for_each_other(tmp_path):
   results = jobs.run(tiny_pipeline("co_training", num_rounds=1), str(tmp_path))
   assert [s["name"] for s in results["stages"]] == ["round0_a", "round0_b", "round1_a", "round1_b"]
@@ -300,6 +310,7 @@ def _bad_cases(tmp_path):
     ("noisy_student", {"teacher_workdir": str(unfinished)}, "no finished run"),
     ("noisy_student", {"teacher_config": "no_such_config"}, "teacher_config"),
     ("noisy_student", {"num_rounds": 0}, "config.num_rounds"),
+    ("noisy_student", {"width_growth": 0.5}, "config.width_growth"),
     ("self_training", {"num_rounds": 0}, "config.num_rounds"),
     ("self_training", {"pseudo_threshold": 0.0}, "config.pseudo_threshold"),
     ("self_training", {"pseudo_threshold": 1.5}, "config.pseudo_threshold"),
