@@ -395,8 +395,7 @@ def main(argv):
   unit = task.info.get("step_unit", "images")  # what images_per_step counts: images, or tokens for text
   fwd_gflop = FWD_GFLOP_32.get(config.get("model")) if shape == (32, 32, 3) else None
   flops_source = (
-    "3 x forward GFLOP/image of benchmarks/torch_reference.py's models "
-    "(1 x for MixMatch's guess views and a momentum network's forwards)"
+    "3 x forward GFLOP/image of benchmarks/torch_reference.py's models (1 x for the Task's forward-only images)"
     if fwd_gflop
     else "XLA cost_analysis of the compiled step (x num_devices)"
   )

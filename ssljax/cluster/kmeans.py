@@ -77,7 +77,7 @@ def argmin0(d):
     idx = jnp.arange(d.shape[0], dtype=jnp.int32)[:, None]
     return m, jnp.min(jnp.where(d == m[None], idx, d.shape[0]), axis=0)
   k = d.shape[0]
-  s = next(s for s in (4, 2, 1) if k % s == 0)
+  s = _slices(k)
   g = k // s
   key = None
   for j in range(s):
@@ -94,6 +94,17 @@ def _assign(xc, c2, cn):
     return _assign_f64(xc, c2, cn)
   d = jnp.dot(c2, xc.T, precision=_HI) + cn[:, None]  # (K, n)
   return argmin0(d)
+
+
+def f32_distance_bound(x_norm, c2_norm_max, cn_max, d):
+  """E: how far rounding to float32 can move ||c||^2 - 2 x.c = cn + c2.x for D-dim rows of norm x_norm (see
+  _assign_f64): 2 (D + 4) u (max||c2|| ||x|| + max|cn|), u = 2^-24, plus D 2^-120 below float32's normal range."""
+  return (d + 4) * 2.0**-23 * (c2_norm_max * x_norm + cn_max) + d * 2.0**-120
+
+
+def _slices(k):
+  """How many row slices a (K, n) reduce is folded into first (XLA:CPU's reduce; see argmin0)."""
+  return next(s for s in (4, 2, 1) if k % s == 0)
 
 
 # Rows of a float64 chunk whose float32 winner could differ from the float64 one, recomputed in float64 one by one
@@ -116,13 +127,11 @@ def _assign_f64(xc, c2, cn):
   k, d = c2.shape
   d32 = jnp.dot(c2.astype(f32), xc.astype(f32).T, precision=_HI) + cn.astype(f32)[:, None]  # (K, n)
   m32, lab = argmin0(d32)
-  g = (d + 4) * 2.0**-23  # 2 (D + 4) u
   xn = jnp.sqrt(jnp.sum(xc * xc, axis=1))
-  cmax = jnp.max(jnp.sqrt(jnp.sum(c2 * c2, axis=1)))
-  bound = g * (cmax * xn + jnp.max(jnp.abs(cn))) + d * 2.0**-120
+  bound = f32_distance_bound(xn, jnp.max(jnp.sqrt(jnp.sum(c2 * c2, axis=1))), jnp.max(jnp.abs(cn)), d)
   thr = (m32 + 2 * bound).astype(f32)[None, :]  # the cast's rounding is inside the factor 2
-  # Centres within 2E of the minimum, counted on 4 row slices folded first (as argmin0, for XLA:CPU's reduce).
-  s = next(s for s in (4, 2, 1) if k % s == 0)
+  # Centres within 2E of the minimum, counted on row slices folded first (as argmin0).
+  s = _slices(k)
   near = sum((d32[j * (k // s) : (j + 1) * (k // s)] <= thr).astype(jnp.int32) for j in range(s))
   unsure = jnp.sum(near, axis=0) > 1
   count = jnp.sum(unsure)

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ssljax.cluster import _sharding, validation
+from ssljax.cluster import _sharding, kmeans, validation
 
 _HI = lax.Precision.HIGHEST
 
@@ -107,12 +107,11 @@ def _f64_by_f32(exact, select, p2, pn, k):
   pnmax = jnp.max(jnp.where(finite, pn, 0.0))
   p2max = jnp.sqrt(jnp.max(jnp.where(finite, jnp.sum(p2 * p2, axis=1), 0.0)))
   p2_32, pn32 = p2.astype(f32), pn.astype(f32)
-  g = (d + 4) * 2.0**-23
 
   def one(qc):
     d32 = jnp.dot(qc.astype(f32), p2_32.T, precision=_HI) + pn32[None]
     v, cand = select(d32, c)
-    bound = g * (jnp.sqrt(jnp.sum(qc * qc, axis=1)) * p2max + pnmax) + d * 2.0**-120
+    bound = kmeans.f32_distance_bound(jnp.sqrt(jnp.sum(qc * qc, axis=1)), p2max, pnmax, d)
     ok = jnp.all(v[:, c - 1].astype(qc.dtype) > v[:, k - 1].astype(qc.dtype) + 2 * bound)
 
     def from_candidates():
