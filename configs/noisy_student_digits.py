@@ -16,6 +16,7 @@ def get_config():
   config.pseudo_threshold = 0.5  # keep pseudo-labels at least this confident
   config.per_class = 0  # at most this many per class, most confident first (0: no limit)
   config.soft = True  # the teacher's probabilities as targets (else its argmax)
+  config.labelled_fraction = 0.0  # share of each student batch from the true labels (0: uniform over the pool)
   config.width_growth = 1.5  # student r is width_growth**r times as wide as the first teacher (chosen on seeds 0-2)
   config.teacher_workdir = ""  # the first teacher: a finished run, or
   config.teacher_config = ""  # a config trained as stage 0, or (both '') this recipe on the labels alone

@@ -122,6 +122,44 @@ def test_pseudo_labels_join_the_labelled_pool(tmp_path):
   assert y[-1] == 9 and np.array_equal(t[-1], np.eye(10)[9])
 
 
+def _gathered(fn, num_devices):
+  """fn(*replicated args) -> this device's rows, run on `num_devices` devices; returns the global rows."""
+  from jax.sharding import PartitionSpec as P
+
+  every = lambda *a: jax.lax.all_gather(fn(*a), parallel.AXIS, tiled=True, to="invarying")
+  return jax.jit(jax.shard_map(every, mesh=parallel.make_mesh(num_devices), in_specs=P(), out_specs=P()))
+
+
+def test_draw_parts_takes_each_part_from_its_range_and_is_the_same_on_any_device_count():
+  draw = lambda key: common.draw_parts(key, [(3, 0, 4), (5, 4, 100)])[0]
+  idx, idx2, idx4 = (np.asarray(_gathered(draw, n)(jax.random.key(3))) for n in (1, 2, 4))
+  assert idx.shape == (8,) and np.all(idx[:3] < 4) and np.all((idx[3:] >= 4) & (idx[3:] < 100))
+  assert np.array_equal(idx2, idx) and np.array_equal(idx4, idx)
+
+
+@pytest.mark.parametrize("frac", [0.0, 0.5])
+def test_labelled_fraction_puts_that_share_of_true_labels_in_every_batch(tmp_path, frac):
+  # Every pseudo-label is class 4; the 40 true labels are 4 per class: a batch row from the true labels is another
+  # class with probability 9/10, a pseudo-labelled row never.
+  config = tiny_config("supervised", live=False, batch_size=64, labelled_fraction=frac)
+  config.pseudo_labels = pseudo_file(tmp_path / "p.npz", np.arange(600), np.full(600, 4))
+  task = supervised.build(config)
+  sample = _gathered(lambda d, key: task.sample(d, key)["y"], 2)
+  data = jax.device_put(task.arrays)
+  ys = np.stack([np.asarray(sample(data, jax.random.key(s))) for s in range(20)])
+  if frac == 0:
+    assert np.mean(ys != 4) < 0.1  # 40 of 640 rows hold true labels: ~5.6% of the rows are another class
+  else:
+    assert 0.8 < np.mean(ys[:, :32] != 4) < 0.98 and np.all(ys[:, 32:] == 4)
+
+
+def test_labelled_fraction_above_one_is_one_error_line():
+  config = tiny_config("supervised", live=False, labelled_fraction=1.5)
+  with pytest.raises(ConfigError) as info:
+    train.check_config(config, supervised)
+  assert "\n" not in str(info.value) and "labelled_fraction" in str(info.value)
+
+
 @pytest.mark.parametrize(
   "arrays, needle",
   [

@@ -176,6 +176,14 @@ def draw(key, n_total, pool_size):
   return parallel.local_slice(idx), parallel.local_slice(jax.random.split(k_aug, n_total))
 
 
+def draw_parts(key, parts):
+  """Like `draw`, for a global batch made of parts (count, lo, hi) in order: count indices uniform in [lo, hi) each."""
+  k_idx, k_aug = jax.random.split(key)
+  keys = jax.random.split(k_idx, len(parts))
+  idx = jnp.concatenate([jax.random.randint(k, (n,), lo, hi) for k, (n, lo, hi) in zip(keys, parts)])
+  return parallel.local_slice(idx), parallel.local_slice(jax.random.split(k_aug, idx.shape[0]))
+
+
 def draw_distinct(key, n_total, pool_size):
   """n_total distinct pool indices (a fresh permutation each step; with replacement only if the pool is smaller)
   and per-example keys, drawn identically on every device; returns this device's slice of both."""

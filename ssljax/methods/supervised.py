@@ -2,6 +2,9 @@
 
 With config.pseudo_labels (a file a self-training, Noisy Student or co-training stage wrote) the labelled set also
 holds those unlabelled examples with their pseudo-labels, hard or soft: a self-training round is this method.
+Batches draw from that whole pool uniformly, or, with config.labelled_fraction > 0, that fraction of each batch from
+the true labels and the rest from the pseudo-labels (Noisy Student's fixed labelled/unlabelled batch ratio; a few
+true labels otherwise drown among the teacher's guesses).
 """
 
 import jax
@@ -14,6 +17,7 @@ from ssljax.methods import common
 CHECKS = {
   "sup_augment": checks.one_of("weak", "strong"),
   "mixup_alpha": checks.NON_NEGATIVE,
+  "labelled_fraction": checks.UNIT,
   **common.ENTROPY_CHECKS,
 }
 
@@ -28,8 +32,14 @@ def build(config) -> train.Task:
   view = {"weak": weak, "strong": strong}[config.sup_augment]
   b, dtype = config.batch_size, common.input_dtype(config)
 
+  n_true, n_pool = len(labelled), len(x_l)  # the pool's first n_true rows hold the true labels
+  n_l = round(config.get("labelled_fraction", 0.0) * b) if n_pool > n_true else 0
+
   def sample(data, key):
-    il, keys = common.draw(key, b, data["x_l"].shape[0])
+    if n_l:
+      il, keys = common.draw_parts(key, [(n_l, 0, n_true), (b - n_l, n_true, n_pool)])
+    else:
+      il, keys = common.draw(key, b, n_pool)
     x = jax.vmap(view)(keys, common.to_float(data["x_l"][il], dtype))
     return {"x": x, "y": data["y_l"][il], "t": data["t_l"][il].astype(x.dtype)}
 

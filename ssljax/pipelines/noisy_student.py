@@ -8,7 +8,8 @@ teacher's (config.model_kwargs.width; 1: all the same size; the paper's students
 The first teacher: config.teacher_workdir (a finished run), or config.teacher_config trained as stage 0, or (both
 empty) this config's noised supervised recipe on the labelled set alone. Student r is the ordinary `supervised`
 run with `pseudo_labels` = workdir/pseudo_labels_round{r}.npz (hard labels and, with `soft`, the teacher's
-probabilities as targets); results.json lists the teacher and every student with its pseudo-labels' statistics.
+probabilities as targets; `labelled_fraction` of each batch from the true labels, when > 0); results.json lists the
+teacher and every student with its pseudo-labels' statistics.
 """
 
 import os
