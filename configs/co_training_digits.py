@@ -10,6 +10,7 @@ from ssljax import config_base
 def get_config():
   config = config_base.classifier_digits("co_training", total_steps=1000)  # total_steps is per network and round
   config.sup_augment = "strong"  # replaced by each network's view
+  config.labelled_fraction = 0.0  # share of each batch from the true labels once pseudo-labels join (0: uniform)
   config.mixup_alpha = 0.75
   config.view_a = "weak"
   config.view_b = "strong"

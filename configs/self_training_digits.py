@@ -11,6 +11,7 @@ def get_config():
   config = config_base.classifier_digits("self_training")  # total_steps is per round
   config.round_method = "supervised"  # each round's training method (its knobs follow)
   config.sup_augment = "strong"
+  config.labelled_fraction = 0.0  # share of each batch from the true labels once pseudo-labels join (0: uniform)
   config.mixup_alpha = 0.75
   config.num_rounds = 3  # rounds after round 0
   config.pseudo_threshold = 0.9  # τ: accept predictions at least this confident

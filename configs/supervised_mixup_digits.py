@@ -11,5 +11,6 @@ def get_config():
     'supervised', optimizer="adamw", lr=0.002, weight_decay=0.02, schedule="constant"
   )
   config.sup_augment = "weak"
+  config.labelled_fraction = 0.0  # share of each batch from the true labels once pseudo-labels join (0: uniform)
   config.mixup_alpha = 0.75
   return config

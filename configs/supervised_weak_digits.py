@@ -9,5 +9,6 @@ from ssljax import config_base
 def get_config():
   config = config_base.classifier_digits("supervised")
   config.sup_augment = "weak"
+  config.labelled_fraction = 0.0  # share of each batch from the true labels once pseudo-labels join (0: uniform)
   config.mixup_alpha = 0.0
   return config
