@@ -1,5 +1,5 @@
-r"""MixMatch on digits, 40 labels (4 per class), with ReMixMatch's distribution alignment, at twice FixMatch's 1500
-steps (chosen on seeds 0-2: README, "Semi-supervised"); ~4 CPU-min.
+r"""MixMatch on digits, 40 labels (4 per class), with ReMixMatch's distribution alignment (its running mean), at twice
+FixMatch's 1500 steps (both chosen on seeds 0-2: README, "Semi-supervised"); ~4 CPU-min.
 
 python launch.py --config configs/mixmatch_digits.py --workdir /tmp/mixmatch_digits
 """
@@ -17,6 +17,6 @@ def get_config():
   config.view = "weak"  # augmentation of x̂ and the K û views: "weak" (the paper) or "strong"
   config.lambda_u = 30.0
   config.rampup_steps = 500
-  config.distribution_alignment = "batch"  # ReMixMatch §3.1 on the label guess: "off", "batch" or "running"
+  config.distribution_alignment = "running"  # ReMixMatch §3.1 on the label guess: "off", "batch" or "running"
   config.alignment_steps = 128  # the running mean's window
   return config
