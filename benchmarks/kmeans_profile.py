@@ -17,7 +17,7 @@ import numpy as np
 from jax import lax
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from ssljax.cluster import kmeans  # noqa: E402
+from ssljax.cluster import _sharding, kmeans  # noqa: E402
 
 HI = lax.Precision.HIGHEST
 N, D, K, CHUNK = 1 << 20, 64, 256, 1024
@@ -34,7 +34,7 @@ def scanned(body):
 def stats_pass(xs, c):
   ws = jnp.ones(xs.shape[:2], jnp.float32)
   lo = jnp.zeros(xs.shape[:2], jnp.int32)
-  mesh = jax.sharding.Mesh(np.array(jax.devices()[:1]), (kmeans.AXIS,))
+  mesh = _sharding.data_mesh(jax.devices()[:1])
   spec = jax.P(kmeans.AXIS)
   f = jax.shard_map(
     lambda a, b, l, cc: kmeans._stats_pass(a, b, l, cc)[:2],

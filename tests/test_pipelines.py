@@ -124,10 +124,8 @@ def test_pseudo_labels_join_the_labelled_pool(tmp_path):
 
 def _gathered(fn, num_devices):
   """fn(*replicated args) -> this device's rows, run on `num_devices` devices; returns the global rows."""
-  from jax.sharding import PartitionSpec as P
-
   every = lambda *a: jax.lax.all_gather(fn(*a), parallel.AXIS, tiled=True, to="invarying")
-  return jax.jit(jax.shard_map(every, mesh=parallel.make_mesh(num_devices), in_specs=P(), out_specs=P()))
+  return jax.jit(jax.shard_map(every, mesh=parallel.make_mesh(num_devices), in_specs=jax.P(), out_specs=jax.P()))
 
 
 def test_draw_parts_takes_each_part_from_its_range_and_is_the_same_on_any_device_count():

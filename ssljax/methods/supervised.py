@@ -33,7 +33,7 @@ def build(config) -> train.Task:
   b, dtype = config.batch_size, common.input_dtype(config)
 
   n_true, n_pool = len(labelled), len(x_l)  # the pool's first n_true rows hold the true labels
-  n_l = round(config.get("labelled_fraction", 0.0) * b) if n_pool > n_true else 0
+  n_l = round(config.labelled_fraction * b) if n_pool > n_true else 0
 
   def sample(data, key):
     if n_l:
