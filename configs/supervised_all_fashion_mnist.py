@@ -1,5 +1,5 @@
 r"""The fully-supervised ceiling on Fashion-MNIST: FixMatch's network on all 60,000 labels, weak views, 3000 steps
-of 128 (~6.4 epochs); ~20 CPU-min.
+of 128 (~6.4 epochs); ~15 CPU-min.
 
 python launch.py --config configs/supervised_all_fashion_mnist.py --workdir /tmp/supervised_all_fashion_mnist
 """

@@ -117,6 +117,48 @@ def classifier_fashion_mnist(method, **overrides) -> ml_collections.ConfigDict:
   return config
 
 
+def mixmatch_digits_knobs(config) -> ml_collections.ConfigDict:
+  """MixMatch's knobs as configs/mixmatch_digits.py chose them (K, T, α, λu and its ramp-up, the label guess's
+  alignment), on a config from classifier_digits or classifier_fashion_mnist."""
+  config.num_augment = 2  # K
+  config.temperature = 0.5  # T
+  config.mixup_alpha = 0.75  # α
+  config.view = "weak"  # augmentation of x̂ and the K û views: "weak" (the paper) or "strong"
+  config.lambda_u = 30.0
+  config.rampup_steps = 500
+  config.distribution_alignment = "running"  # ReMixMatch §3.1 on the label guess: "off", "batch" or "running"
+  config.alignment_steps = 128  # the running mean's window
+  return config
+
+
+def simclr_cnn(dataset, **overrides) -> ml_collections.ConfigDict:
+  """SimCLR with the CNN of width 16 (64-d features) and a 64-d projection, batches of 256 with LARS, warm-up then
+  cosine, τ = 0.5; configs set the views, steps and labels, then call pretraining()."""
+  config = common(
+    method="simclr",
+    dataset=dataset,
+    model="cnn",
+    num_labels=40,
+    total_steps=3000,
+    batch_size=256,
+    eval_every=1000,
+    checkpoint_every=250,
+    optimizer="lars",
+    lr=1.0,
+    weight_decay=1e-4,
+    schedule="warmup_cosine",
+  )
+  config.model_kwargs.width = 16  # 64-d features; width 32 costs ~3x per step
+  config.model_kwargs.bn_momentum = 0.9
+  config.warmup_steps = 300
+  config.temperature = 0.5
+  config.num_views = 2
+  config.proj_dim = 64
+  config.proj_hidden_dim = 0  # 0: the encoder's feature dim
+  config.update(overrides)
+  return config
+
+
 def pretraining(config, **overrides) -> ml_collections.ConfigDict:
   """Adds the knobs every pre-training method has (methods/representation.py): the online probe and the collapse
   alarm. collapse_threshold is a fraction of 1/√d, the healthy per-dimension std of a d-dim normalised embedding."""
