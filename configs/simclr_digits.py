@@ -11,4 +11,4 @@ def get_config():
   config.augment = config_base.augment(
     view="affine", strong_shift=1.0, cutout=0.5, strength=0.5, crop_area=(0.3, 1.0), blur=False
   )
-  return config_base.pretraining(config)
+  return config

@@ -12,4 +12,4 @@ def get_config():
   config = config_base.simclr_cnn("fashion_mnist", num_labels=250, total_steps=1200, eval_every=1200, warmup_steps=120)
   # crops of at least 20% of 28×28 (SimCLR's 8% leaves 8×8 px), jitter strength 0.5 as in SimCLR's CIFAR recipe
   config.augment = config_base.augment(view="simclr", strength=0.5, crop_area=(0.2, 1.0), blur=False, cutout=0.0)
-  return config_base.pretraining(config)
+  return config

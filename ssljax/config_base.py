@@ -132,25 +132,9 @@ def mixmatch_digits_knobs(config) -> ml_collections.ConfigDict:
 
 
 def simclr_cnn(dataset, **overrides) -> ml_collections.ConfigDict:
-  """SimCLR with the CNN of width 16 (64-d features) and a 64-d projection, batches of 256 with LARS, warm-up then
-  cosine, τ = 0.5; configs set the views, steps and labels, then call pretraining()."""
-  config = common(
-    method="simclr",
-    dataset=dataset,
-    model="cnn",
-    num_labels=40,
-    total_steps=3000,
-    batch_size=256,
-    eval_every=1000,
-    checkpoint_every=250,
-    optimizer="lars",
-    lr=1.0,
-    weight_decay=1e-4,
-    schedule="warmup_cosine",
-  )
-  config.model_kwargs.width = 16  # 64-d features; width 32 costs ~3x per step
-  config.model_kwargs.bn_momentum = 0.9
-  config.warmup_steps = 300
+  """ssl_digits on `dataset` with SimCLR's knobs: 3000 steps, LARS lr 1.0, weight decay 1e-4, 300 warm-up steps,
+  τ = 0.5, two views, a 64-d projection; configs set the views and labels."""
+  config = ssl_digits("simclr", dataset=dataset, total_steps=3000, lr=1.0, weight_decay=1e-4, warmup_steps=300)
   config.temperature = 0.5
   config.num_views = 2
   config.proj_dim = 64
